@@ -1,0 +1,98 @@
+import path from "node:path";
+import { z } from "zod";
+
+import type { DbConfig } from "@prompt-booster/db";
+
+/** A configuration problem; its message is one line naming the variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const list = z.string().transform((value) =>
+  value
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    HOST: z.string().min(1).default("127.0.0.1"),
+    PORT: int(0, 65_535).default(3000),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, "must be a postgres:// or postgresql:// URL")
+      .optional(),
+    PGLITE_DATA_DIR: z.string().min(1).default("./.data/pglite"),
+    DB_POOL_MAX: int(1, 500).default(10),
+    DB_CONNECT_TIMEOUT_MS: int(100, 120_000).default(5_000),
+    DB_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(15_000),
+    CORS_ORIGINS: list
+      .default([])
+      .pipe(z.array(z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/$/, "")))),
+    BODY_LIMIT_BYTES: int(1_024, 100 * 1024 * 1024).default(1024 * 1024),
+    TRPC_MAX_BATCH_SIZE: int(1, 1_000).default(25),
+    REQUEST_TIMEOUT_MS: int(1_000, 600_000).default(30_000),
+    SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+    TRUST_PROXY: z
+      .enum(["true", "false"])
+      .default("false")
+      .transform((value) => value === "true"),
+  })
+  .strip();
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  env: "development" | "production" | "test";
+  production: boolean;
+  host: string;
+  port: number;
+  logLevel: string;
+  db: DbConfig;
+  corsOrigins: string[];
+  bodyLimitBytes: number;
+  trpcMaxBatchSize: number;
+  requestTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  trustProxy: boolean;
+}
+
+/** Reads and validates the environment once, at start-up. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // An empty variable means "not set", as in most deployment tools.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? "environment");
+    const shown = name in present && !/URL|SECRET|PASSWORD/.test(name) ? ` (got "${present[name]}")` : "";
+    throw new ConfigError(`invalid configuration: ${name}: ${issue.message}${shown}`);
+  }
+  const e = parsed.data;
+  return {
+    env: e.NODE_ENV,
+    production: e.NODE_ENV === "production",
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    db: {
+      databaseUrl: e.DATABASE_URL,
+      dataDir: e.PGLITE_DATA_DIR.startsWith("memory://") ? e.PGLITE_DATA_DIR : path.resolve(e.PGLITE_DATA_DIR),
+      pool: {
+        max: e.DB_POOL_MAX,
+        connectionTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+        statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+      },
+    },
+    corsOrigins: e.CORS_ORIGINS,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    trpcMaxBatchSize: e.TRPC_MAX_BATCH_SIZE,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    trustProxy: e.TRUST_PROXY,
+  };
+}

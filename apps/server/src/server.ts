@@ -1,0 +1,105 @@
+import { randomUUID } from "node:crypto";
+import cors from "@fastify/cors";
+import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from "@trpc/server/adapters/fastify";
+import Fastify, { type FastifyInstance } from "fastify";
+
+import { appRouter, systemClock, type AppRouter, type Clock } from "@prompt-booster/api";
+import { createDb, migrate, type Database } from "@prompt-booster/db";
+
+import type { Config } from "./config.ts";
+import { createContextFactory } from "./http/context.ts";
+import { registerHealthRoutes } from "./http/health.ts";
+
+export interface ServerDeps {
+  /** Injected in tests to move time by hand. */
+  clock?: Clock;
+  /** An already open database (tests share one per file); otherwise opened from `config.db`. */
+  db?: Database;
+}
+
+export interface PromptBoosterServer {
+  app: FastifyInstance;
+  db: Database;
+  /** Listens on `config.host:config.port`; resolves to the address. */
+  start(): Promise<string>;
+  /** Stops accepting, lets in-flight requests finish, closes the database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds the whole server: opens the database, applies pending migrations, and registers every route.
+ * Nothing listens until `start()`.
+ */
+export async function buildServer(config: Config, deps: ServerDeps = {}): Promise<PromptBoosterServer> {
+  const ownsDb = !deps.db;
+  const db = deps.db ?? (await createDb(config.db));
+  try {
+    await migrate(db);
+  } catch (error) {
+    if (ownsDb) await db.close();
+    throw error;
+  }
+
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: ["req.headers.authorization", "req.headers.cookie", 'res.headers["set-cookie"]'],
+    },
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    bodyLimit: config.bodyLimitBytes,
+    // tRPC batches put every procedure path into one URL segment: "/trpc/a.b,c.d,…".
+    routerOptions: { maxParamLength: 5_000 },
+    requestTimeout: config.requestTimeoutMs,
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+  });
+  let draining = false;
+  app.addHook("onSend", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+    // While draining, the connection of a finished in-flight request must not stay open for keep-alive.
+    if (draining) reply.header("connection", "close");
+  });
+
+  await app.register(cors, {
+    origin: (origin, callback) => callback(null, origin !== undefined && config.corsOrigins.includes(origin)),
+    credentials: true,
+    maxAge: 600,
+  });
+
+  registerHealthRoutes(app, db);
+
+  await app.register(fastifyTRPCPlugin, {
+    prefix: "/trpc",
+    trpcOptions: {
+      router: appRouter,
+      createContext: createContextFactory({ config, db, clock: deps.clock ?? systemClock }),
+      maxBatchSize: config.trpcMaxBatchSize,
+      onError({ error, path, ctx }) {
+        // Expected failures (bad input, auth, conflicts) are answers, not incidents: log only the unexpected.
+        if (error.code === "INTERNAL_SERVER_ERROR") {
+          app.log.error({ err: error.cause ?? error, path, requestId: ctx?.request.requestId }, "procedure failed");
+        }
+      },
+    } satisfies FastifyTRPCPluginOptions<AppRouter>["trpcOptions"],
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    db,
+    async start() {
+      return app.listen({ host: config.host, port: config.port });
+    },
+    stop() {
+      closing ??= (async () => {
+        draining = true;
+        await app.close();
+        if (ownsDb) await db.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,18 @@
+import { cpSync, rmSync } from "node:fs";
+import { defineConfig } from "tsup";
+
+// One bundle for production: the workspace packages are compiled in, npm dependencies stay external.
+export default defineConfig({
+  entry: { main: "src/main.ts", migrate: "src/cli/migrate.ts" },
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  sourcemap: true,
+  clean: true,
+  noExternal: [/^@prompt-booster\//],
+  async onSuccess() {
+    // The migrator reads the schema and migration folders at run time, beside the bundle.
+    rmSync("dist/prisma", { recursive: true, force: true });
+    cpSync("../../packages/db/prisma", "dist/prisma", { recursive: true });
+  },
+});

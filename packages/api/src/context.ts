@@ -1,0 +1,26 @@
+import type { PrismaClient } from "@prompt-booster/db";
+
+import type { Clock } from "./lib/clock.ts";
+
+/** What the transport (apps/server) knows about the request; packages/api never sees Fastify. */
+export interface RequestInfo {
+  requestId: string;
+  ip: string;
+  userAgent: string | null;
+  /** The Origin header, when the browser sent one. */
+  origin: string | null;
+}
+
+/** Settings the procedures need, a slice of the server's validated configuration. */
+export interface ApiConfig {
+  production: boolean;
+  corsOrigins: readonly string[];
+}
+
+/** The inner context: everything a procedure may use, with no HTTP objects in it. */
+export interface ApiContext {
+  db: PrismaClient;
+  clock: Clock;
+  config: ApiConfig;
+  request: RequestInfo;
+}

@@ -1,0 +1,28 @@
+import { TRPCError } from "@trpc/server";
+
+/** The error codes a service may throw; each maps to one tRPC code and HTTP status (see trpc.ts). */
+export type AppErrorCode =
+  | "BAD_REQUEST"
+  | "UNAUTHORIZED"
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "TOO_MANY_REQUESTS"
+  | "PAYLOAD_TOO_LARGE"
+  | "SERVICE_UNAVAILABLE";
+
+/**
+ * The one error type services throw. `message` is written for a person and is always safe to show;
+ * `details` carries structured data the client needs (the current row of a CONFLICT, for example).
+ */
+export class AppError extends TRPCError {
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: AppErrorCode, message: string, details?: Record<string, unknown>) {
+    super({ code, message });
+    this.name = "AppError";
+    this.details = details;
+  }
+}
+
+export const notFound = (what: string) => new AppError("NOT_FOUND", `${what} not found`);

@@ -1,0 +1,49 @@
+import { initTRPC } from "@trpc/server";
+import superjson from "superjson";
+import { z } from "zod";
+
+import type { ApiContext } from "./context.ts";
+import { AppError } from "./lib/errors.ts";
+
+const t = initTRPC.context<ApiContext>().create({
+  transformer: superjson,
+  errorFormatter({ shape, error }) {
+    const zodError = error.cause instanceof z.ZodError ? error.cause : null;
+    const internal = shape.data.httpStatus >= 500 && !(error instanceof AppError);
+    return {
+      ...shape,
+      // Never show the internals of an unexpected failure: no SQL, no stack, no driver message.
+      message: zodError ? summariseIssues(zodError) : internal ? "Internal server error" : shape.message,
+      data: {
+        code: shape.data.code,
+        httpStatus: shape.data.httpStatus,
+        path: shape.data.path,
+        // Per-field messages for bad input, keyed by the dotted path of the field.
+        fieldErrors: zodError ? fieldErrors(zodError) : undefined,
+        details: error instanceof AppError ? error.details : undefined,
+      },
+    };
+  },
+});
+
+/** "email: Invalid email address; password: Too small" — names every bad field. */
+function summariseIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 10)
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "input"}: ${issue.message}`)
+    .join("; ");
+}
+
+function fieldErrors(error: z.ZodError): Record<string, string[]> {
+  const result: Record<string, string[]> = {};
+  for (const issue of error.issues) {
+    const key = issue.path.length > 0 ? issue.path.join(".") : "input";
+    (result[key] ??= []).push(issue.message);
+  }
+  return result;
+}
+
+export const router = t.router;
+export const middleware = t.middleware;
+export const publicProcedure = t.procedure;
+export const createCallerFactory = t.createCallerFactory;

@@ -1,0 +1,113 @@
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import pg from "pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import fs from "node:fs";
+import path from "node:path";
+
+import { PrismaClient } from "./generated/prisma/client.ts";
+
+export interface DbConfig {
+  /** A PostgreSQL URL. When absent, the embedded PGlite database in `dataDir` is used. */
+  databaseUrl?: string | undefined;
+  /** The PGlite data folder (`memory://` for a throw-away in-memory database). */
+  dataDir: string;
+  /** PostgreSQL pool settings; they make requests fail fast while the database is down. */
+  pool?: Partial<PoolSettings>;
+}
+
+export interface PoolSettings {
+  max: number;
+  connectionTimeoutMs: number;
+  idleTimeoutMs: number;
+  statementTimeoutMs: number;
+}
+
+const defaultPool: PoolSettings = {
+  max: 10,
+  connectionTimeoutMs: 5_000,
+  idleTimeoutMs: 30_000,
+  statementTimeoutMs: 15_000,
+};
+
+export type DbProvider = "pglite" | "postgresql";
+
+/** One open database: the Prisma client plus what the migrator and health checks need. */
+export interface Database {
+  readonly provider: DbProvider;
+  readonly prisma: PrismaClient;
+  /** An adapter factory for the schema engine, on the same database. */
+  migrationAdapter(): SqlMigrationAwareDriverAdapterFactory;
+  /** The embedded instance, when this is PGlite. */
+  readonly pglite?: PGlite;
+  /** The pool settings, when this is PostgreSQL (the migrator opens its own connections with them). */
+  readonly pgConfig?: pg.PoolConfig;
+  /** Answers when the database answers; throws otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createDb(config: DbConfig): Promise<Database> {
+  return config.databaseUrl
+    ? openPostgres(config.databaseUrl, { ...defaultPool, ...config.pool })
+    : openPglite(config.dataDir);
+}
+
+function openPostgres(connectionString: string, settings: PoolSettings): Database {
+  const pgConfig: pg.PoolConfig = {
+    connectionString,
+    max: settings.max,
+    connectionTimeoutMillis: settings.connectionTimeoutMs,
+    idleTimeoutMillis: settings.idleTimeoutMs,
+    statement_timeout: settings.statementTimeoutMs,
+    // A dead server must not leave a request waiting forever on a half-open socket.
+    keepAlive: true,
+  };
+  const pool = new pg.Pool(pgConfig);
+  // An idle client losing its connection (database restart) emits here; without a listener it would crash the process.
+  pool.on("error", () => {});
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    provider: "postgresql",
+    prisma,
+    pgConfig,
+    migrationAdapter: () => new PrismaPg({ ...pgConfig, max: 2 }),
+    async ping() {
+      const client = await pool.connect();
+      try {
+        await client.query("SELECT 1");
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  if (!dataDir.startsWith("memory://")) fs.mkdirSync(path.resolve(dataDir), { recursive: true });
+  return wrapPglite(await PGlite.create(dataDir));
+}
+
+/** A Database over a PGlite instance the caller opened (tests load a pre-migrated copy this way). */
+export function wrapPglite(pglite: PGlite): Database {
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  return {
+    provider: "pglite",
+    prisma,
+    pglite,
+    migrationAdapter: () => new PrismaPGlite(pglite),
+    async ping() {
+      if (pglite.closed) throw new Error("the embedded database is closed");
+      await pglite.query("SELECT 1");
+    },
+    async close() {
+      await prisma.$disconnect();
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import pg from "pg";
+
+// PostgreSQL's one-byte "char" type (OID 18) appears in the catalog columns the schema engine reads
+// (relkind, contype, …). The pg driver adapter has no mapping for it and refuses the whole result,
+// though the value already arrives as a one-character string. Report such columns as text.
+const CHAR_OID = 18;
+const TEXT_OID = 25;
+
+function relabelCharColumns<T>(result: T): T {
+  for (const field of (result as { fields?: { dataTypeID: number }[] }).fields ?? []) {
+    if (field.dataTypeID === CHAR_OID) field.dataTypeID = TEXT_OID;
+  }
+  return result;
+}
+
+class CatalogReadingClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    const query = this.query.bind(this) as (...args: unknown[]) => unknown;
+    (this as { query: unknown }).query = (...args: unknown[]) => {
+      // pg.Pool calls the callback form, a checked-out client the promise form.
+      const callback = args.at(-1);
+      if (typeof callback === "function") {
+        args[args.length - 1] = (error: unknown, result: unknown) =>
+          callback(error, result && relabelCharColumns(result));
+      }
+      const pending = query(...args);
+      return pending instanceof Promise ? pending.then(relabelCharColumns) : pending;
+    };
+  }
+}
+
+/** A small pool for the schema engine; the caller ends it. */
+export function createMigrationPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool({ ...config, max: 2, Client: CatalogReadingClient });
+  pool.on("error", () => {});
+  return pool;
+}
