@@ -3,18 +3,30 @@ import cors from "@fastify/cors";
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from "@trpc/server/adapters/fastify";
 import Fastify, { type FastifyInstance } from "fastify";
 
-import { appRouter, systemClock, type AppRouter, type Clock } from "@prompt-booster/api";
+import { fastifyTRPCOpenApiPlugin } from "trpc-to-openapi";
+
+import {
+  appRouter,
+  createLocalChangeEvents,
+  systemClock,
+  type AppRouter,
+  type ChangeEvents,
+  type Clock,
+} from "@prompt-booster/api";
 import { createDb, migrate, type Database } from "@prompt-booster/db";
 
 import type { Config } from "./config.ts";
 import { createContextFactory } from "./http/context.ts";
 import { registerHealthRoutes } from "./http/health.ts";
+import { openApiDocument } from "./http/openapi.ts";
 
 export interface ServerDeps {
   /** Injected in tests to move time by hand. */
   clock?: Clock;
   /** An already open database (tests share one per file); otherwise opened from `config.db`. */
   db?: Database;
+  /** Change notifications; in-process by default. */
+  events?: ChangeEvents;
 }
 
 export interface PromptBoosterServer {
@@ -71,11 +83,18 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
 
   registerHealthRoutes(app, db);
 
+  const createContext = createContextFactory({
+    config,
+    db,
+    clock: deps.clock ?? systemClock,
+    events: deps.events ?? createLocalChangeEvents(),
+  });
+
   await app.register(fastifyTRPCPlugin, {
     prefix: "/trpc",
     trpcOptions: {
       router: appRouter,
-      createContext: createContextFactory({ config, db, clock: deps.clock ?? systemClock }),
+      createContext,
       maxBatchSize: config.trpcMaxBatchSize,
       onError({ error, path, ctx }) {
         // Expected failures (bad input, auth, conflicts) are answers, not incidents: log only the unexpected.
@@ -85,6 +104,11 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
       },
     } satisfies FastifyTRPCPluginOptions<AppRouter>["trpcOptions"],
   });
+
+  // The REST paths of the original design, served by the same procedures (their `meta.openapi`).
+  const document = openApiDocument();
+  app.get("/api/openapi.json", async () => document);
+  await app.register(fastifyTRPCOpenApiPlugin, { basePath: "/api", router: appRouter, createContext });
 
   let closing: Promise<void> | undefined;
   return {

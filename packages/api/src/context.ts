@@ -1,6 +1,7 @@
 import type { PrismaClient } from "@prompt-booster/db";
 
 import type { Clock } from "./lib/clock.ts";
+import type { ChangeEvents } from "./lib/events.ts";
 
 /** What the transport (apps/server) knows about the request; packages/api never sees Fastify. */
 export interface RequestInfo {
@@ -17,10 +18,18 @@ export interface ApiConfig {
   corsOrigins: readonly string[];
 }
 
+/** The signed-in user and session of a request, resolved by the auth layer from a cookie or bearer token. */
+export interface AuthState {
+  user: { id: string; email: string; username: string };
+  session: { id: string; expiresAt: Date };
+}
+
 /** The inner context: everything a procedure may use, with no HTTP objects in it. */
 export interface ApiContext {
   db: PrismaClient;
   clock: Clock;
   config: ApiConfig;
   request: RequestInfo;
+  events: ChangeEvents;
+  auth: AuthState | null;
 }

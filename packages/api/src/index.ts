@@ -5,3 +5,6 @@ export { AppError } from "./lib/errors.ts";
 export type { AppErrorCode } from "./lib/errors.ts";
 export { systemClock } from "./lib/clock.ts";
 export type { Clock } from "./lib/clock.ts";
+export { createLocalChangeEvents } from "./lib/events.ts";
+export type { ChangeEvent, ChangeEvents } from "./lib/events.ts";
+export type { AuthState } from "./context.ts";

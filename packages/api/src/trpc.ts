@@ -1,30 +1,34 @@
 import { initTRPC } from "@trpc/server";
+import type { OpenApiMeta } from "trpc-to-openapi";
 import superjson from "superjson";
 import { z } from "zod";
 
 import type { ApiContext } from "./context.ts";
 import { AppError } from "./lib/errors.ts";
 
-const t = initTRPC.context<ApiContext>().create({
-  transformer: superjson,
-  errorFormatter({ shape, error }) {
-    const zodError = error.cause instanceof z.ZodError ? error.cause : null;
-    const internal = shape.data.httpStatus >= 500 && !(error instanceof AppError);
-    return {
-      ...shape,
-      // Never show the internals of an unexpected failure: no SQL, no stack, no driver message.
-      message: zodError ? summariseIssues(zodError) : internal ? "Internal server error" : shape.message,
-      data: {
-        code: shape.data.code,
-        httpStatus: shape.data.httpStatus,
-        path: shape.data.path,
-        // Per-field messages for bad input, keyed by the dotted path of the field.
-        fieldErrors: zodError ? fieldErrors(zodError) : undefined,
-        details: error instanceof AppError ? error.details : undefined,
-      },
-    };
-  },
-});
+const t = initTRPC
+  .context<ApiContext>()
+  .meta<OpenApiMeta>()
+  .create({
+    transformer: superjson,
+    errorFormatter({ shape, error }) {
+      const zodError = error.cause instanceof z.ZodError ? error.cause : null;
+      const internal = shape.data.httpStatus >= 500 && !(error instanceof AppError);
+      return {
+        ...shape,
+        // Never show the internals of an unexpected failure: no SQL, no stack, no driver message.
+        message: zodError ? summariseIssues(zodError) : internal ? "Internal server error" : shape.message,
+        data: {
+          code: shape.data.code,
+          httpStatus: shape.data.httpStatus,
+          path: shape.data.path,
+          // Per-field messages for bad input, keyed by the dotted path of the field.
+          fieldErrors: zodError ? fieldErrors(zodError) : undefined,
+          details: error instanceof AppError ? error.details : undefined,
+        },
+      };
+    },
+  });
 
 /** "email: Invalid email address; password: Too small" — names every bad field. */
 function summariseIssues(error: z.ZodError): string {
@@ -47,3 +51,9 @@ export const router = t.router;
 export const middleware = t.middleware;
 export const publicProcedure = t.procedure;
 export const createCallerFactory = t.createCallerFactory;
+
+/** Requires a signed-in user; narrows `ctx.auth` for everything after it. */
+export const protectedProcedure = t.procedure.use(({ ctx, next }) => {
+  if (!ctx.auth) throw new AppError("UNAUTHORIZED", "Sign in to continue: no valid session");
+  return next({ ctx: { ...ctx, auth: ctx.auth } });
+});

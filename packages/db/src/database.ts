@@ -1,6 +1,6 @@
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
-import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import type { SqlDriverAdapterFactory, SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import fs from "node:fs";
@@ -48,6 +48,11 @@ export interface Database {
   close(): Promise<void>;
 }
 
+function newPrismaClient(adapter: SqlDriverAdapterFactory): PrismaClient {
+  // Under load a transaction may queue for a connection (or, on PGlite, for the single engine) a while.
+  return new PrismaClient({ adapter, transactionOptions: { maxWait: 10_000, timeout: 20_000 } });
+}
+
 export async function createDb(config: DbConfig): Promise<Database> {
   return config.databaseUrl
     ? openPostgres(config.databaseUrl, { ...defaultPool, ...config.pool })
@@ -67,7 +72,7 @@ function openPostgres(connectionString: string, settings: PoolSettings): Databas
   const pool = new pg.Pool(pgConfig);
   // An idle client losing its connection (database restart) emits here; without a listener it would crash the process.
   pool.on("error", () => {});
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = newPrismaClient(new PrismaPg(pool));
   return {
     provider: "postgresql",
     prisma,
@@ -95,7 +100,7 @@ async function openPglite(dataDir: string): Promise<Database> {
 
 /** A Database over a PGlite instance the caller opened (tests load a pre-migrated copy this way). */
 export function wrapPglite(pglite: PGlite): Database {
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  const prisma = newPrismaClient(new PrismaPGlite(pglite));
   return {
     provider: "pglite",
     prisma,

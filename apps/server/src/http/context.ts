@@ -1,6 +1,6 @@
 import type { CreateFastifyContextOptions } from "@trpc/server/adapters/fastify";
 
-import type { ApiContext, Clock } from "@prompt-booster/api";
+import type { ApiContext, ChangeEvents, Clock } from "@prompt-booster/api";
 import type { Database } from "@prompt-booster/db";
 
 import type { Config } from "../config.ts";
@@ -9,14 +9,17 @@ interface ContextDeps {
   config: Config;
   db: Database;
   clock: Clock;
+  events: ChangeEvents;
 }
 
 /** The outer context: turns a Fastify request into the transport-free inner context of packages/api. */
-export function createContextFactory({ config, db, clock }: ContextDeps) {
+export function createContextFactory({ config, db, clock, events }: ContextDeps) {
   const apiConfig = { production: config.production, corsOrigins: config.corsOrigins };
-  return async ({ req }: CreateFastifyContextOptions): Promise<ApiContext> => ({
+  return async ({ req }: Pick<CreateFastifyContextOptions, "req" | "res">): Promise<ApiContext> => ({
     db: db.prisma,
     clock,
+    events,
+    auth: null,
     config: apiConfig,
     request: {
       requestId: req.id,

@@ -1,0 +1,41 @@
+import type { PrismaClient, Prisma } from "@prompt-booster/db";
+
+import type { ChangeEvents } from "./events.ts";
+
+export type Tx = Prisma.TransactionClient;
+
+export interface WriteDeps {
+  db: PrismaClient;
+  events: ChangeEvents;
+}
+
+/**
+ * Takes `count` consecutive revisions of the user's counter. The UPDATE locks the user's row until the
+ * transaction ends, so one user's writes commit in revision order and a pull can never skip one.
+ * Returns the first of the revisions taken.
+ */
+export async function takeRevisions(tx: Tx, userId: string, count = 1): Promise<number> {
+  const { revision } = await tx.user.update({
+    where: { id: userId },
+    data: { revision: { increment: count } },
+    select: { revision: true },
+  });
+  return revision - count + 1;
+}
+
+/**
+ * One write of a user's synced data: a transaction that takes the next revision first (under the
+ * user's row lock), then runs `work`; after commit, the user's devices hear of the new revision.
+ */
+export async function userWrite<T>(
+  deps: WriteDeps,
+  userId: string,
+  work: (tx: Tx, rev: number) => Promise<T>,
+): Promise<T> {
+  const { result, revision } = await deps.db.$transaction(async (tx) => {
+    const revision = await takeRevisions(tx, userId);
+    return { result: await work(tx, revision), revision };
+  });
+  deps.events.publish({ userId, revision });
+  return result;
+}
