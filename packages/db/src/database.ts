@@ -6,6 +6,7 @@ import { PrismaPGlite } from "pglite-prisma-adapter";
 import fs from "node:fs";
 import path from "node:path";
 
+import { lockDataDir } from "./data-dir-lock.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
 
 export interface DbConfig {
@@ -94,12 +95,19 @@ function openPostgres(connectionString: string, settings: PoolSettings): Databas
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
-  if (!dataDir.startsWith("memory://")) fs.mkdirSync(path.resolve(dataDir), { recursive: true });
-  return wrapPglite(await PGlite.create(dataDir));
+  if (dataDir.startsWith("memory://")) return wrapPglite(await PGlite.create(dataDir));
+  fs.mkdirSync(path.resolve(dataDir), { recursive: true });
+  const unlock = lockDataDir(dataDir);
+  try {
+    return wrapPglite(await PGlite.create(dataDir), unlock);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
 }
 
 /** A Database over a PGlite instance the caller opened (tests load a pre-migrated copy this way). */
-export function wrapPglite(pglite: PGlite): Database {
+export function wrapPglite(pglite: PGlite, onClose: () => void = () => {}): Database {
   const prisma = newPrismaClient(new PrismaPGlite(pglite));
   return {
     provider: "pglite",
@@ -113,6 +121,7 @@ export function wrapPglite(pglite: PGlite): Database {
     async close() {
       await prisma.$disconnect();
       if (!pglite.closed) await pglite.close();
+      onClose();
     },
   };
 }
