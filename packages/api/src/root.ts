@@ -1,10 +1,16 @@
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 
+import { promptsRouter } from "./prompts/router.ts";
+import { settingsRouter } from "./settings/router.ts";
 import { systemRouter } from "./system/router.ts";
+import { templatesRouter } from "./templates/router.ts";
 import { createCallerFactory, router } from "./trpc.ts";
 
 export const appRouter = router({
   system: systemRouter,
+  settings: settingsRouter,
+  templates: templatesRouter,
+  prompts: promptsRouter,
 });
 
 export type AppRouter = typeof appRouter;

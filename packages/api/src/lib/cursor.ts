@@ -1,0 +1,47 @@
+// Opaque keyset cursors: base64url JSON of the last row's sort key. Decoding happens in the input schema,
+// so a bad cursor is a BAD_REQUEST on the `cursor` field like any other bad input.
+import { z } from "zod";
+
+export function encodeCursor(key: Record<string, string | number>): string {
+  return Buffer.from(JSON.stringify(key), "utf8").toString("base64url");
+}
+
+/** A `cursor` input field that decodes to `shape`, or fails validation naming the field. */
+export function zCursor<T extends z.ZodType>(shape: T) {
+  return z
+    .string()
+    .max(512)
+    .transform((raw, ctx): z.output<T> => {
+      let decoded: unknown;
+      try {
+        decoded = JSON.parse(Buffer.from(raw, "base64url").toString("utf8"));
+      } catch {
+        decoded = undefined;
+      }
+      const parsed = shape.safeParse(decoded);
+      if (!parsed.success) {
+        ctx.addIssue({ code: "custom", message: "is not a cursor this list returned" });
+        return z.NEVER;
+      }
+      return parsed.data;
+    });
+}
+
+/** An ISO timestamp inside a cursor, kept at the database's millisecond precision. */
+export const zCursorDate = z.iso.datetime().transform((value) => new Date(value));
+
+/** `{ items, nextCursor }` for a page of `limit` rows fetched as `limit + 1`. */
+export function page<Row, Item>(
+  rows: Row[],
+  limit: number,
+  toItem: (row: Row) => Item,
+  cursorOf: (row: Row) => Record<string, string | number>,
+): { items: Item[]; nextCursor: string | null } {
+  const more = rows.length > limit;
+  const kept = more ? rows.slice(0, limit) : rows;
+  const last = kept.at(-1);
+  return { items: kept.map(toItem), nextCursor: more && last ? encodeCursor(cursorOf(last)) : null };
+}
+
+export const zPageOut = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable() });

@@ -1,0 +1,146 @@
+import { z } from "zod";
+
+import { zCursor, zCursorDate, zPageOut } from "../lib/cursor.ts";
+import { zBool, zDateOut, zId, zLimit, zQueryBool, zTags } from "../lib/schemas.ts";
+
+export const GROUP_STATUSES = ["idle", "enhancing", "iterating", "completed", "error"] as const;
+export const VERSION_STATUSES = ["pending", "completed", "error"] as const;
+export const zGroupStatus = z.enum(GROUP_STATUSES);
+export const zVersionStatus = z.enum(VERSION_STATUSES);
+
+export const PROMPT_MAX = 50_000;
+export const OPTIMIZED_PROMPT_MAX = 200_000;
+export const REASONING_MAX = 100_000;
+export const ITERATION_DIRECTION_MAX = 10_000;
+export const MODEL_FIELD_MAX = 200;
+
+const zOriginalPrompt = z.string().min(1).max(PROMPT_MAX);
+/** May be "" (a failed model call) or "__PENDING__" while the app streams, as the app stores it. */
+const zOptimizedPrompt = z.string().max(OPTIMIZED_PROMPT_MAX);
+const zReasoning = z.string().max(REASONING_MAX).nullable();
+const zIterationDirection = z.string().max(ITERATION_DIRECTION_MAX).nullable();
+const zModelId = z.string().trim().min(1).max(MODEL_FIELD_MAX);
+/** "" for a hand edit, as the app stores it. */
+const zModelName = z.string().trim().max(MODEL_FIELD_MAX);
+
+export const zFirstVersionInput = z
+  .object({
+    id: zId.optional(),
+    optimizedPrompt: zOptimizedPrompt,
+    reasoning: zReasoning.optional(),
+    modelId: zModelId,
+    provider: zModelId,
+    modelName: zModelName,
+    status: zVersionStatus.optional(),
+    favorite: zBool().optional(),
+    tags: zTags.optional(),
+  })
+  .strict();
+
+export const zCreatePromptInput = z
+  .object({
+    id: zId.optional(),
+    originalPrompt: zOriginalPrompt,
+    /** Defaults from the first version: pending → enhancing, completed → completed, error → error. */
+    status: zGroupStatus.optional(),
+    firstVersion: zFirstVersionInput,
+  })
+  .strict();
+export type CreatePromptInput = z.infer<typeof zCreatePromptInput>;
+
+export const zAddVersionInput = z
+  .object({
+    /** The group (the `{id}` of /prompts/{id}/versions). */
+    groupId: zId,
+    /** The new version's own id, when the client chooses it. */
+    id: zId.optional(),
+    /** Defaults to the group's original prompt. */
+    originalPrompt: zOriginalPrompt.optional(),
+    optimizedPrompt: zOptimizedPrompt,
+    reasoning: zReasoning.optional(),
+    iterationDirection: zIterationDirection.optional(),
+    modelId: zModelId,
+    provider: zModelId,
+    modelName: zModelName,
+    status: zVersionStatus.optional(),
+  })
+  .strict();
+export type AddVersionInput = z.infer<typeof zAddVersionInput>;
+
+export const zUpdateVersionInput = z
+  .object({
+    id: zId,
+    optimizedPrompt: zOptimizedPrompt.optional(),
+    status: zVersionStatus.optional(),
+    favorite: zBool().optional(),
+    tags: zTags.optional(),
+  })
+  .strict();
+export type UpdateVersionInput = z.infer<typeof zUpdateVersionInput>;
+
+export const zPromptIdInput = z.object({ id: zId });
+export type PromptIdInput = z.infer<typeof zPromptIdInput>;
+
+export const zListVersionsInput = z
+  .object({
+    groupId: zId,
+    limit: zLimit,
+    cursor: zCursor(z.object({ n: z.number().int().min(0) })).optional(),
+  })
+  .strict();
+export type ListVersionsInput = z.output<typeof zListVersionsInput>;
+
+export const zListPromptsInput = z
+  .object({
+    status: zGroupStatus.optional(),
+    /** Only groups with a favourite version. */
+    favorite: zQueryBool().optional(),
+    /** Case-insensitive search in the original prompt and the optimized prompts. */
+    q: z.string().trim().max(200).optional(),
+    limit: zLimit,
+    cursor: zCursor(z.object({ t: zCursorDate, id: zId })).optional(),
+  })
+  .strict()
+  .default({ limit: 20 });
+export type ListPromptsInput = z.output<typeof zListPromptsInput>;
+
+export const zVersion = z.object({
+  id: zId,
+  groupId: zId,
+  number: z.number().int(),
+  originalPrompt: z.string(),
+  optimizedPrompt: z.string(),
+  reasoning: z.string().nullable(),
+  iterationDirection: z.string().nullable(),
+  modelId: z.string(),
+  provider: z.string(),
+  modelName: z.string(),
+  status: zVersionStatus,
+  favorite: z.boolean(),
+  tags: z.array(z.string()),
+  timestamp: zDateOut,
+  rev: z.number().int(),
+  createdAt: zDateOut,
+  updatedAt: zDateOut,
+});
+export type Version = z.infer<typeof zVersion>;
+
+export const zGroup = z.object({
+  id: zId,
+  originalPrompt: z.string(),
+  currentVersionNumber: z.number().int(),
+  status: zGroupStatus,
+  rev: z.number().int(),
+  createdAt: zDateOut,
+  updatedAt: zDateOut,
+});
+
+export const zGroupWithVersions = zGroup.extend({ versions: z.array(zVersion) });
+export type GroupWithVersions = z.infer<typeof zGroupWithVersions>;
+
+export const zGroupListItem = zGroup.extend({ latestVersion: zVersion.nullable() });
+export const zPromptPage = zPageOut(zGroupListItem);
+export type PromptPage = z.infer<typeof zPromptPage>;
+
+export const zVersionPage = zPageOut(zVersion);
+export type VersionPage = z.infer<typeof zVersionPage>;

@@ -1,0 +1,81 @@
+import { z } from "zod";
+
+import { zJsonObject } from "../lib/json.ts";
+import { zBaseRev, zDateOut, zId, zJsonObjectOut } from "../lib/schemas.ts";
+
+export const THEMES = ["light", "dark", "system"] as const;
+export const zTheme = z.enum(THEMES);
+
+/** A BCP 47 language tag, stored in canonical case (`en-us` → `en-US`). */
+export const zLanguage = z
+  .string()
+  .trim()
+  .min(2)
+  .max(35)
+  .transform((tag, ctx) => {
+    try {
+      const [canonical] = Intl.getCanonicalLocales(tag);
+      if (canonical) return canonical;
+    } catch {
+      // fall through to the issue below
+    }
+    ctx.addIssue({ code: "custom", message: "must be a BCP 47 language tag such as en, en-US or zh-CN" });
+    return z.NEVER;
+  });
+
+export const SETTINGS_DATA_MAX_BYTES = 64 * 1024;
+export const SETTINGS_DATA_MAX_DEPTH = 10;
+
+/** Keys that hold a provider credential, in the spellings apps use. */
+const SECRET_KEY = /^api[-_]?key$/i;
+
+/**
+ * Free-form app settings (the app's `model-settings` and friends). A provider API key would sit in the
+ * database in plain text, readable by anyone with a backup, so a non-empty one is refused, naming where.
+ */
+export const zSettingsData = zJsonObject({
+  maxBytes: SETTINGS_DATA_MAX_BYTES,
+  maxDepth: SETTINGS_DATA_MAX_DEPTH,
+}).superRefine((value, ctx) => {
+  for (const path of findSecrets(value, [])) {
+    ctx.addIssue({
+      code: "custom",
+      path,
+      message:
+        "provider API keys are not stored on the server: they would be kept in plain text. Keep the key on the device and send this field empty or leave it out",
+    });
+  }
+});
+
+function findSecrets(value: unknown, path: (string | number)[]): (string | number)[][] {
+  if (Array.isArray(value)) return value.flatMap((item, index) => findSecrets(item, [...path, index]));
+  if (typeof value !== "object" || value === null) return [];
+  return Object.entries(value).flatMap(([key, item]) =>
+    SECRET_KEY.test(key) && item !== null && item !== "" ? [[...path, key]] : findSecrets(item, [...path, key]),
+  );
+}
+
+export const zGetSettingsInput = z.void();
+
+export const zUpdateSettingsInput = z
+  .object({
+    theme: zTheme.optional(),
+    language: zLanguage.optional(),
+    defaultModel: z.string().trim().max(200).nullable().optional(),
+    settingsData: zSettingsData.optional(),
+    baseRev: zBaseRev.optional(),
+  })
+  .strict();
+export type UpdateSettingsInput = z.infer<typeof zUpdateSettingsInput>;
+
+export const zSettings = z.object({
+  id: zId,
+  theme: zTheme,
+  language: z.string(),
+  defaultModel: z.string().nullable(),
+  settingsData: zJsonObjectOut,
+  rev: z.number().int(),
+  createdAt: zDateOut,
+  updatedAt: zDateOut,
+});
+export type Settings = z.infer<typeof zSettings>;

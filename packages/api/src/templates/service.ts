@@ -1,0 +1,167 @@
+import type { Prisma } from "@prompt-booster/db";
+
+import { page } from "../lib/cursor.ts";
+import { AppError, notFound } from "../lib/errors.ts";
+import { jsonEqual } from "../lib/json.ts";
+import { templateSelect, toTemplate, type TemplateRow } from "../lib/rows.ts";
+import { normaliseTag, type Deleted } from "../lib/schemas.ts";
+import { isUniqueViolation, type ServiceDeps } from "../lib/service.ts";
+import { userWrite, type Tx } from "../lib/write.ts";
+import type {
+  CreateTemplateInput,
+  ListTemplatesInput,
+  Template,
+  TemplateIdInput,
+  TemplatePage,
+  UpdateTemplateInput,
+} from "./schemas.ts";
+
+const liveSelect = { ...templateSelect, deletedAt: true } as const;
+
+/** A template the user may read: their own, or anyone's public one. Others' private ones do not exist for them. */
+export async function getTemplate(deps: ServiceDeps, userId: string, { id }: TemplateIdInput): Promise<Template> {
+  const row = await deps.db.template.findFirst({
+    where: { id, deletedAt: null, OR: [{ userId }, { isPublic: true }] },
+    select: templateSelect,
+  });
+  if (!row) throw notFound("Template");
+  return toTemplate(row, userId);
+}
+
+export async function listTemplates(
+  deps: ServiceDeps,
+  userId: string,
+  input: ListTemplatesInput,
+): Promise<TemplatePage> {
+  const { scope, sort, limit, cursor } = input;
+  if (cursor && cursor.s !== sort) {
+    throw new AppError("BAD_REQUEST", `cursor: belongs to a list sorted by ${cursor.s}, not ${sort}`);
+  }
+  const tags = input.tag ? [...new Set(input.tag.map(normaliseTag))].filter(Boolean) : [];
+  const filters: Prisma.TemplateWhereInput[] = [
+    scope === "mine" ? { userId } : scope === "public" ? { isPublic: true } : { OR: [{ userId }, { isPublic: true }] },
+  ];
+  if (tags.length > 0) filters.push({ tags: { hasEvery: tags } });
+  if (input.category) filters.push({ category: input.category });
+  if (input.q) {
+    const contains = { contains: input.q, mode: "insensitive" } as const;
+    filters.push({ OR: [{ name: contains }, { description: contains }, { content: contains }] });
+  }
+  // Keyset pagination: rows after the last one seen, so inserts never shift or repeat a page.
+  if (cursor?.s === "updated") {
+    filters.push({ OR: [{ updatedAt: { lt: cursor.t } }, { updatedAt: cursor.t, id: { lt: cursor.id } }] });
+  } else if (cursor?.s === "name") {
+    filters.push({ OR: [{ name: { gt: cursor.n } }, { name: cursor.n, id: { gt: cursor.id } }] });
+  }
+  const rows = await deps.db.template.findMany({
+    where: { deletedAt: null, AND: filters },
+    orderBy: sort === "updated" ? [{ updatedAt: "desc" }, { id: "desc" }] : [{ name: "asc" }, { id: "asc" }],
+    take: limit + 1,
+    select: templateSelect,
+  });
+  return page(
+    rows,
+    limit,
+    (row) => toTemplate(row, userId),
+    (row): Record<string, string> =>
+      sort === "updated"
+        ? { s: "updated", t: row.updatedAt.toISOString(), id: row.id }
+        : { s: "name", n: row.name, id: row.id },
+  );
+}
+
+/**
+ * Creates a template. A client-chosen `id` makes the create idempotent: repeating it with the same content
+ * answers the row already made; with different content, CONFLICT.
+ */
+export async function createTemplate(deps: ServiceDeps, userId: string, input: CreateTemplateInput): Promise<Template> {
+  const data = {
+    name: input.name,
+    content: input.content,
+    description: input.description ?? null,
+    isPublic: input.isPublic ?? false,
+    tags: input.tags ?? [],
+    category: input.category ?? null,
+    metadata: (input.metadata ?? {}) as Prisma.InputJsonObject,
+  };
+  const { id } = input;
+  if (id) {
+    // Fast path for a retried create: no write, no revision, no change event.
+    const replay = await existingCreate(deps.db, userId, id, data);
+    if (replay) return toTemplate(replay, userId);
+  }
+  try {
+    return await userWrite(deps, userId, async (tx, rev) => {
+      const replay = id ? await existingCreate(tx, userId, id, data) : null;
+      if (replay) return toTemplate(replay, userId);
+      const row = await tx.template.create({ data: { ...data, id, userId, rev }, select: templateSelect });
+      return toTemplate(row, userId);
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw idTaken();
+    throw error;
+  }
+}
+
+/** The row a repeated create made before, or CONFLICT if the id holds something else. */
+type TemplateFields = Omit<TemplateRow, "id" | "userId" | "rev" | "createdAt" | "updatedAt" | "metadata"> & {
+  metadata: Prisma.InputJsonObject;
+};
+
+async function existingCreate(db: Tx, userId: string, id: string, data: TemplateFields) {
+  const row = await db.template.findUnique({ where: { id }, select: liveSelect });
+  if (!row) return null;
+  if (row.userId !== userId) throw idTaken();
+  if (row.deletedAt) throw new AppError("CONFLICT", "A template with this id was deleted; create it with a new id");
+  const same =
+    row.name === data.name &&
+    row.content === data.content &&
+    row.description === data.description &&
+    row.isPublic === data.isPublic &&
+    row.category === data.category &&
+    jsonEqual(row.tags, data.tags) &&
+    jsonEqual(row.metadata, data.metadata);
+  if (!same) {
+    throw new AppError("CONFLICT", "A different template already has this id", { current: toTemplate(row, userId) });
+  }
+  return row;
+}
+
+const idTaken = () => new AppError("CONFLICT", "This id is already in use; create the template with a new id");
+
+/** Changes the given fields of one of the user's templates; a stale `baseRev` is CONFLICT with the current row. */
+export async function updateTemplate(deps: ServiceDeps, userId: string, input: UpdateTemplateInput): Promise<Template> {
+  const { id, baseRev, metadata, ...fields } = input;
+  return userWrite(deps, userId, async (tx, rev) => {
+    const current = await ownTemplate(tx, userId, id);
+    if (baseRev !== undefined && baseRev !== current.rev) {
+      throw new AppError("CONFLICT", `Template changed since revision ${baseRev}: now at ${current.rev}`, {
+        current: toTemplate(current, userId),
+      });
+    }
+    const row = await tx.template.update({
+      where: { id },
+      data: { ...fields, ...(metadata ? { metadata: metadata as Prisma.InputJsonObject } : {}), rev },
+      select: templateSelect,
+    });
+    return toTemplate(row, userId);
+  });
+}
+
+/** Deletes one of the user's templates, leaving a tombstone that sync passes to the other devices. */
+export async function deleteTemplate(deps: ServiceDeps, userId: string, { id }: TemplateIdInput): Promise<Deleted> {
+  return userWrite(deps, userId, async (tx, rev) => {
+    await ownTemplate(tx, userId, id);
+    await tx.template.update({ where: { id }, data: { deletedAt: deps.clock.now(), rev } });
+    return { id, deleted: true as const, rev };
+  });
+}
+
+/** The user's own live template; others' public ones are FORBIDDEN to change, others' private ones NOT_FOUND. */
+async function ownTemplate(tx: Tx, userId: string, id: string) {
+  const row = await tx.template.findFirst({ where: { id, deletedAt: null }, select: templateSelect });
+  if (!row || (row.userId !== userId && !row.isPublic)) throw notFound("Template");
+  if (row.userId !== userId)
+    throw new AppError("FORBIDDEN", "This public template belongs to another user: copy it to change it");
+  return row;
+}

@@ -1,0 +1,278 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
+
+import { createCaller } from "../src/root.ts";
+import { testContext, userCaller } from "./support/context.ts";
+import { expectError } from "./support/errors.ts";
+
+let t: TestDb;
+beforeAll(async () => {
+  t = await createTestDb();
+});
+afterAll(() => t.dispose());
+
+const firstVersion = {
+  optimizedPrompt: "# Task\nSummarise.",
+  modelId: "m1",
+  provider: "openai",
+  modelName: "gpt-4o-mini",
+};
+const create = (originalPrompt = "Summarise the meeting") => ({ originalPrompt, firstVersion });
+const iteration = {
+  optimizedPrompt: "Better",
+  iterationDirection: "shorter",
+  modelId: "m1",
+  provider: "openai",
+  modelName: "gpt",
+};
+
+describe("prompt history", () => {
+  it("creates a group with version 1, iterates, reads and completes a pending version", async () => {
+    const { caller } = await userCaller(t.db);
+    const group = await caller.prompts.create({
+      ...create(),
+      firstVersion: { ...firstVersion, favorite: true, tags: [" A "] },
+    });
+    expect(group).toMatchObject({
+      originalPrompt: "Summarise the meeting",
+      currentVersionNumber: 1,
+      status: "completed",
+    });
+    expect(group.versions).toHaveLength(1);
+    expect(group.versions[0]).toMatchObject({
+      number: 1,
+      originalPrompt: "Summarise the meeting",
+      status: "completed",
+      favorite: true,
+      tags: ["a"],
+      reasoning: null,
+      iterationDirection: null,
+    });
+
+    const v2 = await caller.prompts.addVersion({
+      groupId: group.id,
+      ...iteration,
+      status: "pending",
+      optimizedPrompt: "__PENDING__",
+    });
+    expect(v2).toMatchObject({
+      number: 2,
+      groupId: group.id,
+      originalPrompt: "Summarise the meeting",
+      status: "pending",
+    });
+    const done = await caller.prompts.updateVersion({
+      id: v2.id,
+      optimizedPrompt: "Final",
+      status: "completed",
+      favorite: true,
+    });
+    expect(done).toMatchObject({
+      number: 2,
+      optimizedPrompt: "Final",
+      status: "completed",
+      favorite: true,
+      iterationDirection: "shorter",
+    });
+    expect(done.rev).toBeGreaterThan(v2.rev);
+
+    const full = await caller.prompts.get({ id: group.id });
+    expect(full.currentVersionNumber).toBe(2);
+    expect(full.versions.map((v) => v.number)).toEqual([1, 2]);
+    expect(await caller.prompts.version({ id: v2.id })).toEqual(done);
+
+    const page1 = await caller.prompts.versions({ groupId: group.id, limit: 1 });
+    expect(page1.items.map((v) => v.number)).toEqual([1]);
+    const page2 = await caller.prompts.versions({ groupId: group.id, limit: 1, cursor: page1.nextCursor! });
+    expect(page2).toMatchObject({ items: [{ number: 2 }], nextCursor: null });
+  });
+
+  it("gives 20 concurrent addVersion calls the numbers 2..21, losing none", async () => {
+    const { caller } = await userCaller(t.db);
+    const group = await caller.prompts.create(create());
+    const added = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        caller.prompts.addVersion({ groupId: group.id, ...iteration, optimizedPrompt: `v${i}` }),
+      ),
+    );
+    expect(added.map((v) => v.number).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+    const full = await caller.prompts.get({ id: group.id });
+    expect(full.currentVersionNumber).toBe(21);
+    expect(new Set(full.versions.map((v) => v.optimizedPrompt)).size).toBe(21);
+  });
+
+  it("lists newest first with the latest version, filters, and pages by cursor", async () => {
+    const { caller } = await userCaller(t.db);
+    const groups: Awaited<ReturnType<typeof caller.prompts.create>>[] = [];
+    for (let i = 0; i < 5; i += 1) groups.push(await caller.prompts.create(create(`Prompt ${i}`)));
+    await caller.prompts.addVersion({ groupId: groups[1]!.id, ...iteration, optimizedPrompt: "iterated" });
+    await caller.prompts.updateVersion({ id: groups[3]!.versions[0]!.id, favorite: true });
+    await caller.prompts.create({ ...create("Waiting"), status: "enhancing" });
+
+    const all = await caller.prompts.list({ limit: 100 });
+    expect(all.items.map((g) => g.originalPrompt)).toEqual([
+      "Waiting",
+      "Prompt 4",
+      "Prompt 3",
+      "Prompt 2",
+      "Prompt 1",
+      "Prompt 0",
+    ]);
+    const one = all.items.find((g) => g.id === groups[1]!.id)!;
+    expect(one.latestVersion).toMatchObject({ number: 2, optimizedPrompt: "iterated" });
+
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const result = await caller.prompts.list({ limit: 4, cursor });
+      seen.push(...result.items.map((g) => g.id));
+      cursor = result.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toEqual(all.items.map((g) => g.id));
+
+    expect((await caller.prompts.list({ favorite: true })).items.map((g) => g.id)).toEqual([groups[3]!.id]);
+    expect((await caller.prompts.list({ favorite: false })).items).toHaveLength(5);
+    expect((await caller.prompts.list({ status: "enhancing" })).items.map((g) => g.originalPrompt)).toEqual([
+      "Waiting",
+    ]);
+    expect((await caller.prompts.list({ q: "ITERATED" })).items.map((g) => g.id)).toEqual([groups[1]!.id]);
+    expect((await caller.prompts.list({ q: "prompt 2" })).items.map((g) => g.id)).toEqual([groups[2]!.id]);
+  });
+
+  it("deletes a group and its versions as tombstones", async () => {
+    const { caller } = await userCaller(t.db);
+    const group = await caller.prompts.create(create());
+    const v2 = await caller.prompts.addVersion({ groupId: group.id, ...iteration });
+    const deleted = await caller.prompts.delete({ id: group.id });
+    expect(deleted).toMatchObject({ id: group.id, deleted: true });
+    await expectError(caller.prompts.get({ id: group.id }), "NOT_FOUND");
+    await expectError(caller.prompts.version({ id: v2.id }), "NOT_FOUND");
+    await expectError(caller.prompts.versions({ groupId: group.id }), "NOT_FOUND");
+    await expectError(caller.prompts.addVersion({ groupId: group.id, ...iteration }), "NOT_FOUND");
+    await expectError(caller.prompts.updateVersion({ id: v2.id, favorite: true }), "NOT_FOUND");
+    expect((await caller.prompts.list({})).items.map((g) => g.id)).not.toContain(group.id);
+    const rows = await t.db.prisma.promptVersion.findMany({ where: { groupId: group.id } });
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row).toMatchObject({ deletedAt: expect.any(Date), rev: deleted.rev });
+  });
+
+  it("makes creates with client ids idempotent, and a different content CONFLICT", async () => {
+    const { caller, user } = await userCaller(t.db);
+    const id = randomUUID();
+    const versionId = randomUUID();
+    const input = { id, originalPrompt: "Same", firstVersion: { ...firstVersion, id: versionId } };
+    const first = await caller.prompts.create(input);
+    expect(first.id).toBe(id);
+    expect(first.versions[0]!.id).toBe(versionId);
+    expect(await caller.prompts.create(input)).toEqual(first);
+    await expectError(caller.prompts.create({ ...input, originalPrompt: "Different" }), "CONFLICT");
+    await expectError(
+      caller.prompts.create({ ...input, firstVersion: { ...input.firstVersion, modelId: "m2" } }),
+      "CONFLICT",
+    );
+    expect(await t.db.prisma.promptGroup.count({ where: { userId: user.id } })).toBe(1);
+
+    const addId = randomUUID();
+    const v2 = await caller.prompts.addVersion({ groupId: id, id: addId, ...iteration });
+    expect(await caller.prompts.addVersion({ groupId: id, id: addId, ...iteration })).toEqual(v2);
+    await expectError(
+      caller.prompts.addVersion({ groupId: id, id: addId, ...iteration, optimizedPrompt: "other" }),
+      "CONFLICT",
+    );
+    expect((await caller.prompts.get({ id })).currentVersionNumber).toBe(2);
+
+    const other = await userCaller(t.db);
+    await expectError(other.caller.prompts.create(input), "CONFLICT");
+  });
+
+  it("keeps another user's history NOT_FOUND for every procedure", async () => {
+    const owner = await userCaller(t.db);
+    const other = await userCaller(t.db);
+    const group = await owner.caller.prompts.create(create("Private"));
+    const version = group.versions[0]!;
+    await expectError(other.caller.prompts.get({ id: group.id }), "NOT_FOUND");
+    await expectError(other.caller.prompts.versions({ groupId: group.id }), "NOT_FOUND");
+    await expectError(other.caller.prompts.addVersion({ groupId: group.id, ...iteration }), "NOT_FOUND");
+    await expectError(other.caller.prompts.version({ id: version.id }), "NOT_FOUND");
+    await expectError(other.caller.prompts.updateVersion({ id: version.id, favorite: true }), "NOT_FOUND");
+    await expectError(other.caller.prompts.delete({ id: group.id }), "NOT_FOUND");
+    expect((await other.caller.prompts.list({})).items).toHaveLength(0);
+    expect((await owner.caller.prompts.get({ id: group.id })).versions[0]).toEqual(version);
+  });
+
+  it("is UNAUTHORIZED without a session, for every procedure", async () => {
+    const anonymous = createCaller(testContext(t.db));
+    const id = randomUUID();
+    await expectError(anonymous.prompts.list({}), "UNAUTHORIZED");
+    await expectError(anonymous.prompts.create(create()), "UNAUTHORIZED");
+    await expectError(anonymous.prompts.get({ id }), "UNAUTHORIZED");
+    await expectError(anonymous.prompts.delete({ id }), "UNAUTHORIZED");
+    await expectError(anonymous.prompts.versions({ groupId: id }), "UNAUTHORIZED");
+    await expectError(anonymous.prompts.addVersion({ groupId: id, ...iteration }), "UNAUTHORIZED");
+    await expectError(anonymous.prompts.version({ id }), "UNAUTHORIZED");
+    await expectError(anonymous.prompts.updateVersion({ id, favorite: true }), "UNAUTHORIZED");
+  });
+
+  describe("bad input", () => {
+    const id = randomUUID();
+    it.each([
+      ["create", "originalPrompt", { firstVersion }],
+      ["create", "originalPrompt", { originalPrompt: "", firstVersion }],
+      ["create", "originalPrompt", { originalPrompt: "p".repeat(50_001), firstVersion }],
+      ["create", "originalPrompt", { originalPrompt: ["p"], firstVersion }],
+      ["create", "status", { ...create(), status: "done" }],
+      ["create", "id", { ...create(), id: "mgqba7eok9p34y6n3wd" }],
+      ["create", "firstVersion", { originalPrompt: "p" }],
+      ["create", "firstVersion.modelId", { originalPrompt: "p", firstVersion: { ...firstVersion, modelId: "" } }],
+      [
+        "create",
+        "firstVersion.provider",
+        { originalPrompt: "p", firstVersion: { ...firstVersion, provider: undefined } },
+      ],
+      [
+        "create",
+        "firstVersion.modelName",
+        { originalPrompt: "p", firstVersion: { ...firstVersion, modelName: "m".repeat(201) } },
+      ],
+      [
+        "create",
+        "firstVersion.optimizedPrompt",
+        { originalPrompt: "p", firstVersion: { ...firstVersion, optimizedPrompt: 1 } },
+      ],
+      [
+        "create",
+        "firstVersion.status",
+        { originalPrompt: "p", firstVersion: { ...firstVersion, status: "iterating" } },
+      ],
+      ["create", "firstVersion.favorite", { originalPrompt: "p", firstVersion: { ...firstVersion, favorite: "true" } }],
+      ["create", "firstVersion.tags", { originalPrompt: "p", firstVersion: { ...firstVersion, tags: [1] } }],
+      ["create", "firstVersion.id", { originalPrompt: "p", firstVersion: { ...firstVersion, id: "x" } }],
+      ["addVersion", "groupId", { ...iteration, groupId: "x" }],
+      ["addVersion", "optimizedPrompt", { groupId: id, ...iteration, optimizedPrompt: undefined }],
+      ["addVersion", "iterationDirection", { groupId: id, ...iteration, iterationDirection: "d".repeat(10_001) }],
+      ["addVersion", "reasoning", { groupId: id, ...iteration, reasoning: 3 }],
+      ["addVersion", "status", { groupId: id, ...iteration, status: "idle" }],
+      ["updateVersion", "id", { id: "", favorite: true }],
+      ["updateVersion", "favorite", { id, favorite: 1 }],
+      ["updateVersion", "status", { id, status: "enhancing" }],
+      ["updateVersion", "tags", { id, tags: ["x".repeat(41)] }],
+      ["get", "id", { id: "1" }],
+      ["delete", "id", {}],
+      ["version", "id", { id: null }],
+      ["versions", "groupId", { groupId: "g" }],
+      ["versions", "cursor", { groupId: id, cursor: "!!" }],
+      ["list", "status", { status: "finished" }],
+      ["list", "favorite", { favorite: "maybe" }],
+      ["list", "limit", { limit: 1000 }],
+      ["list", "cursor", { cursor: "e30" }],
+    ] as const)("%s: a bad %s is BAD_REQUEST naming it", async (procedure, field, input) => {
+      const { caller } = await userCaller(t.db);
+      await expectError(
+        (caller.prompts[procedure] as (input: unknown) => Promise<unknown>)(input),
+        "BAD_REQUEST",
+        field,
+      );
+    });
+  });
+});
