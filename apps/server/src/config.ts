@@ -37,6 +37,14 @@ const envSchema = z
     TRPC_MAX_BATCH_SIZE: int(1, 1_000).default(25),
     REQUEST_TIMEOUT_MS: int(1_000, 600_000).default(30_000),
     SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\/\S+$/, "must be a redis:// or rediss:// URL")
+      .optional(),
+    RATE_LIMIT_KEY_PREFIX: z.string().min(1).max(100).default("prompt-booster:rate-limit:"),
+    AUTH_RATE_LIMIT_WINDOW_MS: int(1_000, 86_400_000).default(15 * 60_000),
+    AUTH_RATE_LIMIT_PER_IP: int(1, 1_000_000).default(100),
+    AUTH_RATE_LIMIT_FAILED_LOGINS: int(1, 1_000_000).default(10),
     TRUST_PROXY: z
       .enum(["true", "false"])
       .default("false")
@@ -59,6 +67,16 @@ export interface Config {
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
   trustProxy: boolean;
+  /** Rate limits of register/login/refresh; counters live in Redis when `redisUrl` is set, else in memory. */
+  rateLimit: {
+    redisUrl: string | undefined;
+    keyPrefix: string;
+    windowMs: number;
+    /** Attempts of each of register, login and refresh per IP per window. */
+    perIp: number;
+    /** Failed logins per account per window. */
+    failedLoginsPerAccount: number;
+  };
 }
 
 /** Reads and validates the environment once, at start-up. */
@@ -94,5 +112,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     trustProxy: e.TRUST_PROXY,
+    rateLimit: {
+      redisUrl: e.REDIS_URL,
+      keyPrefix: e.RATE_LIMIT_KEY_PREFIX,
+      windowMs: e.AUTH_RATE_LIMIT_WINDOW_MS,
+      perIp: e.AUTH_RATE_LIMIT_PER_IP,
+      failedLoginsPerAccount: e.AUTH_RATE_LIMIT_FAILED_LOGINS,
+    },
   };
 }

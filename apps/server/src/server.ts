@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import cookie from "@fastify/cookie";
 import cors from "@fastify/cors";
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from "@trpc/server/adapters/fastify";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -19,6 +20,7 @@ import type { Config } from "./config.ts";
 import { createContextFactory } from "./http/context.ts";
 import { registerHealthRoutes } from "./http/health.ts";
 import { openApiDocument } from "./http/openapi.ts";
+import { registerAuthRateLimits } from "./http/rate-limit.ts";
 
 export interface ServerDeps {
   /** Injected in tests to move time by hand. */
@@ -83,11 +85,16 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
 
   registerHealthRoutes(app, db);
 
+  // Session cookies (read on every request; set by login/register through the context's transport).
+  await app.register(cookie);
+  const rateLimiter = await registerAuthRateLimits(app, config);
+
   const createContext = createContextFactory({
     config,
     db,
     clock: deps.clock ?? systemClock,
     events: deps.events ?? createLocalChangeEvents(),
+    rateLimiter,
   });
 
   await app.register(fastifyTRPCPlugin, {
@@ -108,7 +115,15 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   // The REST paths of the original design, served by the same procedures (their `meta.openapi`).
   const document = openApiDocument();
   app.get("/api/openapi.json", async () => document);
-  await app.register(fastifyTRPCOpenApiPlugin, { basePath: "/api", router: appRouter, createContext });
+  await app.register(fastifyTRPCOpenApiPlugin, {
+    basePath: "/api",
+    router: appRouter,
+    createContext,
+    onError({ error, path }: { error: { code: string; cause?: unknown }; path?: string }) {
+      if (error.code === "INTERNAL_SERVER_ERROR")
+        app.log.error({ err: error.cause ?? error, path }, "REST call failed");
+    },
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -121,6 +136,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
       closing ??= (async () => {
         draining = true;
         await app.close();
+        await rateLimiter.close();
         if (ownsDb) await db.close();
       })();
       return closing;

@@ -22,6 +22,34 @@ export interface ApiConfig {
 export interface AuthState {
   user: { id: string; email: string; username: string };
   session: { id: string; expiresAt: Date };
+  /** How the request carried its session: a cookie (browsers; mutations then need an allowed Origin) or a bearer token. */
+  via?: "cookie" | "bearer";
+}
+
+/**
+ * What auth procedures need from the transport, without seeing it: the server sets and clears the
+ * browser's session cookie. Absent for in-process callers (tests, scripts).
+ */
+export interface SessionTransport {
+  setSessionCookie(token: string, expiresAt: Date): void;
+  clearSessionCookie(): void;
+}
+
+/** A request over its limit: TOO_MANY_REQUESTS, with the seconds to wait (sent as `Retry-After`). */
+export type AuthRateLimitedAction = "register" | "login" | "refresh";
+
+/**
+ * Rate limits of the auth procedures, kept by the server (per IP and per account, memory or Redis).
+ * Each method throws TOO_MANY_REQUESTS (and the server adds `Retry-After`) when over the limit.
+ * Absent for in-process callers.
+ */
+export interface AuthRateLimits {
+  /** Counts one attempt of `action` from this request's IP. */
+  attempt(action: AuthRateLimitedAction): Promise<void>;
+  /** Refuses when the account has used up its failed logins in the window; counts nothing. */
+  checkAccount(accountKey: string): Promise<void>;
+  /** Counts one failed login against the account. */
+  failAccount(accountKey: string): Promise<void>;
 }
 
 /** The inner context: everything a procedure may use, with no HTTP objects in it. */
@@ -32,4 +60,8 @@ export interface ApiContext {
   request: RequestInfo;
   events: ChangeEvents;
   auth: AuthState | null;
+  /** Set by the HTTP server; see SessionTransport. */
+  transport?: SessionTransport;
+  /** Set by the HTTP server; see AuthRateLimits. */
+  rateLimits?: AuthRateLimits;
 }

@@ -7,4 +7,5 @@ export { systemClock } from "./lib/clock.ts";
 export type { Clock } from "./lib/clock.ts";
 export { createLocalChangeEvents } from "./lib/events.ts";
 export type { ChangeEvent, ChangeEvents } from "./lib/events.ts";
-export type { AuthState } from "./context.ts";
+export type { AuthRateLimitedAction, AuthRateLimits, AuthState, SessionTransport } from "./context.ts";
+export { resolveSession } from "./auth/session.ts";

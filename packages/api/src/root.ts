@@ -1,5 +1,6 @@
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 
+import { authRouter } from "./auth/router.ts";
 import { promptsRouter } from "./prompts/router.ts";
 import { settingsRouter } from "./settings/router.ts";
 import { systemRouter } from "./system/router.ts";
@@ -8,6 +9,7 @@ import { createCallerFactory, router } from "./trpc.ts";
 
 export const appRouter = router({
   system: systemRouter,
+  auth: authRouter,
   settings: settingsRouter,
   templates: templatesRouter,
   prompts: promptsRouter,

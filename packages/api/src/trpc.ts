@@ -53,7 +53,15 @@ export const publicProcedure = t.procedure;
 export const createCallerFactory = t.createCallerFactory;
 
 /** Requires a signed-in user; narrows `ctx.auth` for everything after it. */
-export const protectedProcedure = t.procedure.use(({ ctx, next }) => {
+export const protectedProcedure = t.procedure.use(({ ctx, type, next }) => {
   if (!ctx.auth) throw new AppError("UNAUTHORIZED", "Sign in to continue: no valid session");
+  // CSRF: a browser sends the cookie on cross-site requests too, but always names the page's Origin on
+  // a POST. Bearer tokens are never sent by a browser on its own, so they need no such check.
+  if (type === "mutation" && ctx.auth.via === "cookie") {
+    const origin = ctx.request.origin;
+    if (origin === null || !ctx.config.corsOrigins.includes(origin)) {
+      throw new AppError("FORBIDDEN", "Origin: a cookie-authenticated change must come from an allowed origin");
+    }
+  }
   return next({ ctx: { ...ctx, auth: ctx.auth } });
 });

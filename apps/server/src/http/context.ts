@@ -1,31 +1,41 @@
 import type { CreateFastifyContextOptions } from "@trpc/server/adapters/fastify";
 
-import type { ApiContext, ChangeEvents, Clock } from "@prompt-booster/api";
+import { resolveSession, type ApiContext, type ChangeEvents, type Clock } from "@prompt-booster/api";
 import type { Database } from "@prompt-booster/db";
 
 import type { Config } from "../config.ts";
+import type { AuthRateLimiter } from "./rate-limit.ts";
+import { cookieTransport, readSessionToken, sessionCookieName } from "./session-transport.ts";
 
 interface ContextDeps {
   config: Config;
   db: Database;
   clock: Clock;
   events: ChangeEvents;
+  rateLimiter?: AuthRateLimiter;
 }
 
 /** The outer context: turns a Fastify request into the transport-free inner context of packages/api. */
-export function createContextFactory({ config, db, clock, events }: ContextDeps) {
+export function createContextFactory({ config, db, clock, events, rateLimiter }: ContextDeps) {
   const apiConfig = { production: config.production, corsOrigins: config.corsOrigins };
-  return async ({ req }: Pick<CreateFastifyContextOptions, "req" | "res">): Promise<ApiContext> => ({
-    db: db.prisma,
-    clock,
-    events,
-    auth: null,
-    config: apiConfig,
-    request: {
-      requestId: req.id,
-      ip: req.ip,
-      userAgent: req.headers["user-agent"] ?? null,
-      origin: typeof req.headers.origin === "string" ? req.headers.origin : null,
-    },
-  });
+  const cookieName = sessionCookieName(config);
+  return async ({ req, res }: Pick<CreateFastifyContextOptions, "req" | "res">): Promise<ApiContext> => {
+    const presented = readSessionToken(req, cookieName);
+    const resolved = presented ? await resolveSession(db.prisma, presented.token, clock.now()) : null;
+    return {
+      db: db.prisma,
+      clock,
+      events,
+      auth: resolved && presented ? { ...resolved, via: presented.via } : null,
+      config: apiConfig,
+      request: {
+        requestId: req.id,
+        ip: req.ip,
+        userAgent: req.headers["user-agent"] ?? null,
+        origin: typeof req.headers.origin === "string" ? req.headers.origin : null,
+      },
+      transport: cookieTransport(res, cookieName, config.production),
+      rateLimits: rateLimiter?.forRequest(req, res),
+    };
+  };
 }

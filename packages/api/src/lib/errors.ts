@@ -20,7 +20,8 @@ export class AppError extends TRPCError {
 
   constructor(code: AppErrorCode, message: string, details?: Record<string, unknown>) {
     super({ code, message });
-    this.name = "AppError";
+    // `name` stays "TRPCError": trpc-to-openapi recognises tRPC errors by name, and answers any other
+    // error with 500, so renaming it would turn every REST refusal (401, 404, 409…) into a 500.
     this.details = details;
   }
 }

@@ -1,0 +1,186 @@
+// Account and session services: plain arguments in, plain data out, AppError for every refusal.
+import { Prisma, type PrismaClient } from "@prompt-booster/db";
+
+import type { AuthRateLimits, AuthState } from "../context.ts";
+import { AppError } from "../lib/errors.ts";
+import { takeRevisions } from "../lib/write.ts";
+import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "./password.ts";
+import type { AuthResult, ChangePasswordInput, LoginInput, RegisterInput } from "./schemas.ts";
+import { createSession, type DeviceInfo } from "./session.ts";
+
+export interface AuthDeps {
+  db: PrismaClient;
+  now: Date;
+  device: DeviceInfo;
+  /** Absent for in-process callers, which are not rate limited. */
+  limits?: AuthRateLimits | undefined;
+}
+
+const userSelect = { id: true, email: true, username: true } as const;
+
+/** The one answer for an unknown account and a wrong password, so neither reveals which it was. */
+const badCredentials = () => new AppError("UNAUTHORIZED", "Wrong email, username or password");
+
+export async function register(deps: AuthDeps, input: RegisterInput): Promise<AuthResult> {
+  await deps.limits?.attempt("register");
+  const usernameKey = input.username.toLowerCase();
+  // Hash first: it is the slow part and must not hold a transaction open.
+  const hashedPassword = await hashPassword(input.password);
+  try {
+    return await deps.db.$transaction(async (tx) => {
+      const taken = await tx.user.findFirst({
+        where: { OR: [{ email: input.email }, { usernameKey }] },
+        select: { email: true },
+      });
+      if (taken) throw takenError(taken.email === input.email ? "email" : "username");
+      const user = await tx.user.create({
+        data: { email: input.email, username: input.username, usernameKey, hashedPassword },
+        select: userSelect,
+      });
+      const rev = await takeRevisions(tx, user.id);
+      await tx.userSettings.create({
+        data: { userId: user.id, theme: "light", language: "en", settingsData: {}, rev },
+      });
+      const session = await createSession(tx, user.id, deps.now, deps.device);
+      return { token: session.token, expiresAt: session.expiresAt, user };
+    });
+  } catch (error) {
+    // Two registrations racing for one email or username: the unique index decides.
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
+      throw takenError(String(error.meta?.target ?? "").includes("email") ? "email" : "username");
+    }
+    throw error;
+  }
+}
+
+function takenError(field: "email" | "username"): AppError {
+  return new AppError("CONFLICT", `${field}: this ${field} is already taken`, { field });
+}
+
+export async function login(deps: AuthDeps, input: LoginInput): Promise<AuthResult> {
+  await deps.limits?.attempt("login");
+  const identifier = input.email ?? input.username!.toLowerCase();
+  const user = await deps.db.user.findUnique({
+    where: input.email !== undefined ? { email: input.email } : { usernameKey: identifier },
+    select: { ...userSelect, hashedPassword: true, isActive: true },
+  });
+  // Failed logins count against the account (by id, so email and username share one budget).
+  const accountKey = user ? `user:${user.id}` : `unknown:${identifier}`;
+  await deps.limits?.checkAccount(accountKey);
+  if (!user) {
+    await verifyDummyPassword(input.password);
+    await deps.limits?.failAccount(accountKey);
+    throw badCredentials();
+  }
+  if (!(await verifyPassword(user.hashedPassword, input.password))) {
+    await deps.limits?.failAccount(accountKey);
+    throw badCredentials();
+  }
+  // Only someone who knows the password learns that the account exists but is switched off.
+  if (!user.isActive) throw new AppError("FORBIDDEN", "This account is deactivated");
+  if (needsRehash(user.hashedPassword)) {
+    await deps.db.user.update({
+      where: { id: user.id },
+      data: { hashedPassword: await hashPassword(input.password) },
+    });
+  }
+  const session = await createSession(deps.db, user.id, deps.now, deps.device);
+  return {
+    token: session.token,
+    expiresAt: session.expiresAt,
+    user: { id: user.id, email: user.email, username: user.username },
+  };
+}
+
+/** A new token for the same sign-in; the old one dies. The absolute cap of the sign-in carries over. */
+export async function refreshToken(deps: AuthDeps, auth: AuthState, deviceName?: string): Promise<AuthResult> {
+  await deps.limits?.attempt("refresh");
+  return deps.db.$transaction(async (tx) => {
+    const old = await tx.session.findUnique({
+      where: { id: auth.session.id },
+      select: { absoluteExpiresAt: true, deviceName: true },
+    });
+    // A concurrent logout or refresh got here first: this token is already dead.
+    const deleted = await tx.session.deleteMany({ where: { id: auth.session.id } });
+    if (!old || deleted.count === 0) throw new AppError("UNAUTHORIZED", "Sign in to continue: no valid session");
+    const session = await createSession(tx, auth.user.id, deps.now, {
+      ...deps.device,
+      deviceName: deviceName ?? old.deviceName ?? undefined,
+      absoluteExpiresAt: old.absoluteExpiresAt,
+    });
+    return { token: session.token, expiresAt: session.expiresAt, user: auth.user };
+  });
+}
+
+export async function me(db: PrismaClient, auth: AuthState) {
+  const user = await db.user.findUnique({ where: { id: auth.user.id }, select: { ...userSelect, createdAt: true } });
+  if (!user) throw new AppError("UNAUTHORIZED", "Sign in to continue: no valid session");
+  return { user, session: auth.session };
+}
+
+export async function logout(db: PrismaClient, sessionId: string): Promise<void> {
+  await db.session.deleteMany({ where: { id: sessionId } });
+}
+
+export async function logoutAll(db: PrismaClient, userId: string): Promise<number> {
+  const { count } = await db.session.deleteMany({ where: { userId } });
+  return count;
+}
+
+const MAX_LISTED_SESSIONS = 100;
+
+export async function listSessions(db: PrismaClient, auth: AuthState, now: Date) {
+  const rows = await db.session.findMany({
+    where: { userId: auth.user.id, expiresAt: { gt: now }, absoluteExpiresAt: { gt: now } },
+    orderBy: [{ lastUsedAt: "desc" }, { id: "asc" }],
+    take: MAX_LISTED_SESSIONS,
+    select: {
+      id: true,
+      createdAt: true,
+      lastUsedAt: true,
+      expiresAt: true,
+      userAgent: true,
+      ip: true,
+      deviceName: true,
+    },
+  });
+  return rows.map((row) => ({ ...row, current: row.id === auth.session.id }));
+}
+
+/** Revokes one of the user's own sessions; another user's session id is NOT_FOUND, as is an unknown one. */
+export async function revokeSession(db: PrismaClient, userId: string, sessionId: string): Promise<void> {
+  const { count } = await db.session.deleteMany({ where: { id: sessionId, userId } });
+  if (count === 0) throw new AppError("NOT_FOUND", "sessionId: no such session");
+}
+
+/** Checks the signed-in user's password again (for sensitive changes), counting failures like logins. */
+async function confirmPassword(deps: AuthDeps, userId: string, password: string, field: string): Promise<string> {
+  const accountKey = `user:${userId}`;
+  await deps.limits?.checkAccount(accountKey);
+  const user = await deps.db.user.findUnique({ where: { id: userId }, select: { hashedPassword: true } });
+  if (!user) throw new AppError("UNAUTHORIZED", "Sign in to continue: no valid session");
+  if (!(await verifyPassword(user.hashedPassword, password))) {
+    await deps.limits?.failAccount(accountKey);
+    throw new AppError("FORBIDDEN", `${field}: the password is not correct`, { field });
+  }
+  return user.hashedPassword;
+}
+
+/** Sets a new password and ends every other session of the user; the current one stays signed in. */
+export async function changePassword(deps: AuthDeps, auth: AuthState, input: ChangePasswordInput): Promise<number> {
+  await confirmPassword(deps, auth.user.id, input.currentPassword, "currentPassword");
+  const hashedPassword = await hashPassword(input.newPassword);
+  return deps.db.$transaction(async (tx) => {
+    await tx.user.update({ where: { id: auth.user.id }, data: { hashedPassword } });
+    const { count } = await tx.session.deleteMany({
+      where: { userId: auth.user.id, id: { not: auth.session.id } },
+    });
+    return count;
+  });
+}
+
+/** Removes the user and, by cascade, every row they own: sessions, settings, templates, prompt history. */
+export async function deleteAccount(deps: AuthDeps, auth: AuthState, password: string): Promise<void> {
+  await confirmPassword(deps, auth.user.id, password, "password");
+  await deps.db.user.delete({ where: { id: auth.user.id } });
+}
