@@ -20,6 +20,7 @@ import type { Config } from "./config.ts";
 import { createContextFactory } from "./http/context.ts";
 import { registerHealthRoutes } from "./http/health.ts";
 import { openApiDocument } from "./http/openapi.ts";
+import { registerRestErrorShape } from "./http/rest-errors.ts";
 import { registerAuthRateLimits } from "./http/rate-limit.ts";
 
 export interface ServerDeps {
@@ -113,6 +114,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   });
 
   // The REST paths of the original design, served by the same procedures (their `meta.openapi`).
+  registerRestErrorShape(app, "/api");
   const document = openApiDocument();
   app.get("/api/openapi.json", async () => document);
   await app.register(fastifyTRPCOpenApiPlugin, {
