@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+    // Fault and fuzz tests have their own commands (pnpm test:faults, pnpm test:fuzz).
+    exclude: ["**/node_modules/**", "test/faults/**", "test/fuzz/**"],
   },
 });
