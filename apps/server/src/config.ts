@@ -45,6 +45,8 @@ const envSchema = z
     AUTH_RATE_LIMIT_WINDOW_MS: int(1_000, 86_400_000).default(15 * 60_000),
     AUTH_RATE_LIMIT_PER_IP: int(1, 1_000_000).default(100),
     AUTH_RATE_LIMIT_FAILED_LOGINS: int(1, 1_000_000).default(10),
+    SYNC_TOMBSTONE_RETENTION_DAYS: int(1, 3_650).default(30),
+    SYNC_PRUNE_INTERVAL_MS: int(0, 86_400_000).default(3_600_000),
     TRUST_PROXY: z
       .enum(["true", "false"])
       .default("false")
@@ -67,6 +69,8 @@ export interface Config {
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
   trustProxy: boolean;
+  /** Sync tombstones are kept this long; a device whose cursor is older must start over from a snapshot. */
+  sync: { tombstoneRetentionMs: number; pruneIntervalMs: number };
   /** Rate limits of register/login/refresh; counters live in Redis when `redisUrl` is set, else in memory. */
   rateLimit: {
     redisUrl: string | undefined;
@@ -112,6 +116,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     trustProxy: e.TRUST_PROXY,
+    sync: {
+      tombstoneRetentionMs: e.SYNC_TOMBSTONE_RETENTION_DAYS * 86_400_000,
+      pruneIntervalMs: e.SYNC_PRUNE_INTERVAL_MS,
+    },
     rateLimit: {
       redisUrl: e.REDIS_URL,
       keyPrefix: e.RATE_LIMIT_KEY_PREFIX,

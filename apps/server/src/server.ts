@@ -6,20 +6,16 @@ import Fastify, { type FastifyInstance } from "fastify";
 
 import { fastifyTRPCOpenApiPlugin } from "trpc-to-openapi";
 
-import {
-  appRouter,
-  createLocalChangeEvents,
-  systemClock,
-  type AppRouter,
-  type ChangeEvents,
-  type Clock,
-} from "@prompt-booster/api";
+import { appRouter, systemClock, type AppRouter, type ChangeEvents, type Clock } from "@prompt-booster/api";
 import { createDb, migrate, type Database } from "@prompt-booster/db";
 
 import type { Config } from "./config.ts";
+import { createDatabaseChangeEvents } from "./events/database-events.ts";
 import { createContextFactory } from "./http/context.ts";
+import { trackEventStreams } from "./http/event-streams.ts";
 import { registerHealthRoutes } from "./http/health.ts";
 import { openApiDocument } from "./http/openapi.ts";
+import { startTombstonePruning, type PruneJob } from "./jobs/prune-tombstones.ts";
 import { registerRestErrorShape } from "./http/rest-errors.ts";
 import { registerAuthRateLimits } from "./http/rate-limit.ts";
 
@@ -28,13 +24,15 @@ export interface ServerDeps {
   clock?: Clock;
   /** An already open database (tests share one per file); otherwise opened from `config.db`. */
   db?: Database;
-  /** Change notifications; in-process by default. */
+  /** Change notifications; by default through the database's LISTEN/NOTIFY, so every replica hears them. */
   events?: ChangeEvents;
 }
 
 export interface PromptBoosterServer {
   app: FastifyInstance;
   db: Database;
+  /** The tombstone-pruning job (runs on its interval; tests run it by hand). */
+  pruneJob: PruneJob;
   /** Listens on `config.host:config.port`; resolves to the address. */
   start(): Promise<string>;
   /** Stops accepting, lets in-flight requests finish, closes the database. */
@@ -85,16 +83,27 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   });
 
   registerHealthRoutes(app, db);
+  const eventStreams = trackEventStreams(app);
 
   // Session cookies (read on every request; set by login/register through the context's transport).
   await app.register(cookie);
   const rateLimiter = await registerAuthRateLimits(app, config);
 
+  const clock = deps.clock ?? systemClock;
+  const ownedEvents = deps.events ? undefined : createDatabaseChangeEvents(db, { log: app.log });
+  await ownedEvents?.ready;
+  const pruneJob = startTombstonePruning(db, {
+    clock,
+    retentionMs: config.sync.tombstoneRetentionMs,
+    intervalMs: config.sync.pruneIntervalMs,
+    log: app.log,
+  });
+
   const createContext = createContextFactory({
     config,
     db,
-    clock: deps.clock ?? systemClock,
-    events: deps.events ?? createLocalChangeEvents(),
+    clock,
+    events: deps.events ?? ownedEvents!,
     rateLimiter,
   });
 
@@ -131,13 +140,19 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   return {
     app,
     db,
+    pruneJob,
     async start() {
       return app.listen({ host: config.host, port: config.port });
     },
     stop() {
       closing ??= (async () => {
         draining = true;
-        await app.close();
+        const closed = app.close();
+        // Open event streams would hold the close forever; their clients reconnect elsewhere or later.
+        eventStreams.closeAll();
+        await closed;
+        await pruneJob.stop();
+        await ownedEvents?.close();
         await rateLimiter.close();
         if (ownsDb) await db.close();
       })();

@@ -3,6 +3,7 @@ import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import { authRouter } from "./auth/router.ts";
 import { promptsRouter } from "./prompts/router.ts";
 import { settingsRouter } from "./settings/router.ts";
+import { syncRouter } from "./sync/router.ts";
 import { systemRouter } from "./system/router.ts";
 import { templatesRouter } from "./templates/router.ts";
 import { createCallerFactory, router } from "./trpc.ts";
@@ -13,6 +14,7 @@ export const appRouter = router({
   settings: settingsRouter,
   templates: templatesRouter,
   prompts: promptsRouter,
+  sync: syncRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -11,6 +11,9 @@ const t = initTRPC
   .meta<OpenApiMeta>()
   .create({
     transformer: superjson,
+    // Subscriptions (sync.subscribe) over server-sent events: a comment line every 10 s keeps proxies from
+    // closing a quiet stream, and a client hearing nothing for 25 s reconnects (resuming from its last id).
+    sse: { ping: { enabled: true, intervalMs: 10_000 }, client: { reconnectAfterInactivityMs: 25_000 } },
     errorFormatter({ shape, error }) {
       const zodError = error.cause instanceof z.ZodError ? error.cause : null;
       const internal = shape.data.httpStatus >= 500 && !(error instanceof AppError);

@@ -1,0 +1,132 @@
+// sync.pull: every change of the user's synced rows after a revision, in revision order, paged.
+//
+// Why it never skips a change: revisions are taken under the user's row lock and the lock is held until
+// commit, so once `User.revision` reads R every revision up to R has committed. A pull reads R first and
+// then only rows with `since < rev <= R`; rows written later carry revisions above R and come next time.
+import type { PrismaClient } from "@prompt-booster/db";
+
+import { AppError } from "../lib/errors.ts";
+import {
+  groupSelect,
+  settingsSelect,
+  templateSelect,
+  toGroup,
+  toSettings,
+  toTemplate,
+  toVersion,
+  versionSelect,
+} from "../lib/rows.ts";
+import type { PullInput, PullOutput, SyncChange, SyncEntity } from "./schemas.ts";
+
+type RevFilter = { gt: number; lte: number } | number;
+
+interface Scan {
+  userId: string;
+  rev: RevFilter;
+  /** Snapshots leave out tombstones: a fresh device has nothing to delete. */
+  liveOnly: boolean;
+  take?: number;
+}
+
+interface Row {
+  id: string;
+  rev: number;
+  deletedAt: Date | null;
+}
+
+function changeOf<R extends Row, D>(entity: SyncEntity, row: R, data: (row: R) => D): SyncChange {
+  return (
+    row.deletedAt
+      ? { entity, id: row.id, rev: row.rev, deleted: true }
+      : { entity, id: row.id, rev: row.rev, deleted: false, data: data(row) }
+  ) as SyncChange;
+}
+
+/** One reader per synced table, each giving changes in revision order. */
+const sources: ((db: PrismaClient, scan: Scan) => Promise<SyncChange[]>)[] = [
+  async (db, { userId, rev, liveOnly, take }) =>
+    (
+      await db.userSettings.findMany({
+        where: { userId, rev, ...(liveOnly && { deletedAt: null }) },
+        orderBy: { rev: "asc" },
+        take,
+        select: { ...settingsSelect, deletedAt: true },
+      })
+    ).map((row) => changeOf("settings", row, toSettings)),
+  async (db, { userId, rev, liveOnly, take }) =>
+    (
+      await db.template.findMany({
+        where: { userId, rev, ...(liveOnly && { deletedAt: null }) },
+        orderBy: { rev: "asc" },
+        take,
+        select: { ...templateSelect, deletedAt: true },
+      })
+    ).map((row) => changeOf("template", row, (r) => toTemplate(r, userId))),
+  async (db, { userId, rev, liveOnly, take }) =>
+    (
+      await db.promptGroup.findMany({
+        where: { userId, rev, ...(liveOnly && { deletedAt: null }) },
+        orderBy: { rev: "asc" },
+        take,
+        select: { ...groupSelect, deletedAt: true },
+      })
+    ).map((row) => changeOf("promptGroup", row, ({ deletedAt: _, ...r }) => toGroup(r))),
+  async (db, { userId, rev, liveOnly, take }) =>
+    (
+      await db.promptVersion.findMany({
+        where: { userId, rev, ...(liveOnly && { deletedAt: null }) },
+        orderBy: { rev: "asc" },
+        take,
+        select: { ...versionSelect, deletedAt: true },
+      })
+    ).map((row) => changeOf("promptVersion", row, ({ deletedAt: _, ...r }) => toVersion(r))),
+];
+
+const entityOrder: Record<SyncEntity, number> = { settings: 0, template: 1, promptGroup: 2, promptVersion: 3 };
+
+async function scanAll(db: PrismaClient, scan: Scan): Promise<SyncChange[]> {
+  const parts = await Promise.all(sources.map((source) => source(db, scan)));
+  // Within one revision (a group and its first version), parents before children.
+  return parts.flat().sort((a, b) => a.rev - b.rev || entityOrder[a.entity] - entityOrder[b.entity]);
+}
+
+export function resetRequired(message: string, details: Record<string, unknown>): AppError {
+  return new AppError("CONFLICT", `Reset required: ${message}. Pull again without \`since\` for a full snapshot.`, {
+    resetRequired: true,
+    ...details,
+  });
+}
+
+export async function pull(deps: { db: PrismaClient }, userId: string, input: PullInput): Promise<PullOutput> {
+  const { db } = deps;
+  const user = await db.user.findUnique({ where: { id: userId }, select: { revision: true, syncHorizon: true } });
+  if (!user) throw new AppError("UNAUTHORIZED", "Sign in to continue: the account no longer exists");
+
+  const snapshot = input.since === undefined || input.snapshot === true;
+  const since = input.since ?? 0;
+  if (since > user.revision) {
+    throw resetRequired(`the cursor ${since} is ahead of this account's revision ${user.revision}`, {
+      revision: user.revision,
+    });
+  }
+  if (!snapshot && since < user.syncHorizon) {
+    throw resetRequired(
+      `the cursor ${since} is older than the tombstone retention window (deletes up to revision ${user.syncHorizon} were pruned)`,
+      { horizon: user.syncHorizon },
+    );
+  }
+
+  const upTo = user.revision;
+  const liveOnly = input.since === undefined;
+  // One row more than a page, from each table, is enough to know the first `limit + 1` changes overall.
+  const rows = await scanAll(db, { userId, rev: { gt: since, lte: upTo }, liveOnly, take: input.limit + 1 });
+  if (rows.length <= input.limit) return { changes: rows, cursor: upTo, hasMore: false };
+
+  // A page ends between two revisions, never inside one: a device applying a page sees whole writes.
+  const firstLeftOut = rows[input.limit]!.rev;
+  const page = rows.filter((change) => change.rev < firstLeftOut);
+  if (page.length > 0) return { changes: page, cursor: page.at(-1)!.rev, hasMore: true };
+  // One revision larger than a page: send it whole.
+  const whole = await scanAll(db, { userId, rev: firstLeftOut, liveOnly });
+  return { changes: whole, cursor: firstLeftOut, hasMore: firstLeftOut < upTo };
+}

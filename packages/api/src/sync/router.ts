@@ -1,0 +1,31 @@
+import { tracked } from "@trpc/server";
+
+import { protectedProcedure, router } from "../trpc.ts";
+import { pull } from "./pull.ts";
+import { push } from "./push.ts";
+import { zPullInput, zPullOutput, zPushInput, zPushOutput, zSubscribeInput, type RevisionSignal } from "./schemas.ts";
+import { revisionSignals } from "./signals.ts";
+
+export const syncRouter = router({
+  /** Changes after `since` in revision order, paged on whole revisions; no `since` = a full snapshot. */
+  pull: protectedProcedure
+    .input(zPullInput)
+    .output(zPullOutput)
+    .query(({ ctx, input }) => pull(ctx, ctx.auth.user.id, input)),
+
+  /** A device's queued offline writes, applied in order, each once (safe to resend), each with its result. */
+  push: protectedProcedure
+    .input(zPushInput)
+    .output(zPushOutput)
+    .mutation(({ ctx, input }) => push(ctx, ctx.auth.user.id, input)),
+
+  /**
+   * Server-sent events: the user's current revision on connect, then each newer one as it commits (from any
+   * server process). Each event's id is its revision, so a reconnecting client resumes with Last-Event-ID.
+   */
+  subscribe: protectedProcedure.input(zSubscribeInput).subscription(async function* ({ ctx, signal }) {
+    for await (const revision of revisionSignals(ctx, ctx.auth.user.id, signal)) {
+      yield tracked(String(revision), { revision } satisfies RevisionSignal);
+    }
+  }),
+});
