@@ -85,7 +85,7 @@ export const zListVersionsInput = z
   .object({
     groupId: zId,
     limit: zLimit,
-    cursor: zCursor(z.object({ n: z.number().int().min(0) })).optional(),
+    cursor: zCursor(z.object({ n: z.number().int().min(0) })).nullish(),
   })
   .strict();
 export type ListVersionsInput = z.output<typeof zListVersionsInput>;
@@ -98,7 +98,7 @@ export const zListPromptsInput = z
     /** Case-insensitive search in the original prompt and the optimized prompts. */
     q: z.string().trim().max(200).optional(),
     limit: zLimit,
-    cursor: zCursor(z.object({ t: zCursorDate, id: zId })).optional(),
+    cursor: zCursor(z.object({ t: zCursorDate, id: zId })).nullish(),
   })
   .strict()
   .default({ limit: 20 });

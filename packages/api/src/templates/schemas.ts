@@ -83,7 +83,7 @@ export const zListTemplatesInput = z
     q: z.string().trim().max(200).optional(),
     sort: z.enum(TEMPLATE_SORTS).default("updated"),
     limit: zLimit,
-    cursor: zTemplateCursor.optional(),
+    cursor: zTemplateCursor.nullish(),
   })
   .strict()
   .default({ scope: "mine", sort: "updated", limit: 20 });
