@@ -1,0 +1,171 @@
+// Devices in step over real HTTP: the typed client's SyncEngine (pull + SSE subscription + push) against
+// real servers, on this file's own database (PGlite, or PostgreSQL with TEST_DATABASE_URL).
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { createClient, MemorySyncStore, SyncEngine, type TokenStore } from "@prompt-booster/client";
+import { createDb, type Database } from "@prompt-booster/db";
+
+import { loadConfig } from "../src/config.ts";
+import { buildServer, type PromptBoosterServer } from "../src/server.ts";
+import { signUp } from "./support/auth.ts";
+import { startTestServer, type TestServer } from "./support/server.ts";
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(() => t.close());
+
+const fixedToken = (token: string): TokenStore => ({ get: () => token, set: () => {}, clear: () => {} });
+
+async function login(url: string, email: string, password: string): Promise<string> {
+  const response = await fetch(`${url}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password, deviceName: "second device" }),
+  });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { token: string }).token;
+}
+
+/** A device: its own client (bearer session), store and engine. */
+function device(url: string, token: string) {
+  const client = createClient({ url, auth: { mode: "bearer", tokens: fixedToken(token) } });
+  const store = new MemorySyncStore();
+  const signals: number[] = [];
+  const engine = new SyncEngine({ client, store, retryDelayMs: () => 100, onRevision: (rev) => signals.push(rev) });
+  return { client, store, engine, signals };
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<number> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return Date.now() - started;
+}
+
+const names = (store: MemorySyncStore) =>
+  store
+    .list("template")
+    .map((template) => template.name)
+    .sort();
+
+describe("sync between devices", () => {
+  it("a write on one device reaches the user's other device within a second, never another user's", async () => {
+    const alice = await signUp(t.url);
+    const laptop = device(t.url, alice.token);
+    const phone = device(t.url, await login(t.url, alice.email, alice.password));
+    const bob = device(t.url, (await signUp(t.url)).token);
+    for (const d of [laptop, phone, bob]) await d.engine.start();
+    // Each connected subscription has said hello (the current revision) once.
+    await waitFor(() => [laptop, phone, bob].every((d) => d.signals.length >= 1), 5_000, "subscriptions");
+    const bobHello = [...bob.signals];
+    expect(bobHello).toHaveLength(1);
+
+    const created = await laptop.client.templates.create.mutate({ name: "Shared", content: "You are…" });
+    const took = await waitFor(() => names(phone.store).includes("Shared"), 1_000, "the phone to see the template");
+    expect(took).toBeLessThan(1_000);
+
+    // Deletes propagate too.
+    await phone.client.templates.delete.mutate({ id: created.id });
+    await waitFor(() => names(laptop.store).length === 0, 1_000, "the laptop to see the delete");
+
+    // Bob's device heard nothing and holds nothing of Alice's.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(bob.signals).toEqual(bobHello);
+    expect(bob.store.list("template")).toEqual([]);
+    for (const d of [laptop, phone, bob]) d.engine.stop();
+  });
+
+  it("offline writes queued on a device are pushed once and reach the other device", async () => {
+    const alice = await signUp(t.url);
+    const laptop = device(t.url, alice.token);
+    const phone = device(t.url, await login(t.url, alice.email, alice.password));
+    await phone.engine.start();
+    // Written while the laptop's engine is not running: queued, then pushed on start.
+    await laptop.store.enqueue({
+      mutationId: "offline-1",
+      op: "prompt.create",
+      input: {
+        id: randomUUID(),
+        originalPrompt: "Plan a trip",
+        firstVersion: {
+          optimizedPrompt: "Plan a 3-day trip…",
+          modelId: "openai",
+          provider: "OpenAI",
+          modelName: "gpt",
+        },
+      },
+    });
+    await laptop.engine.start();
+    expect(await laptop.store.pending()).toEqual([]);
+    await waitFor(() => phone.store.list("promptVersion").length === 1, 2_000, "the phone to get the prompt");
+    expect(phone.store.list("promptGroup")[0]).toMatchObject({ originalPrompt: "Plan a trip" });
+    laptop.engine.stop();
+    phone.engine.stop();
+  });
+});
+
+describe("several server processes", () => {
+  let second: PromptBoosterServer;
+  let secondUrl: string;
+  let secondDb: Database | undefined;
+
+  beforeAll(async () => {
+    // On PostgreSQL the second server has its own pool and LISTEN connection, as another process would;
+    // on PGlite (one engine per data folder) it shares the engine and hears through PGlite's listen/notify.
+    secondDb = t.testDb.url ? await createDb({ databaseUrl: t.testDb.url, dataDir: "" }) : undefined;
+    second = await buildServer(t.config, { db: secondDb ?? t.testDb.db });
+    secondUrl = await second.start();
+  });
+  afterAll(async () => {
+    await second.stop();
+    await secondDb?.close();
+  });
+
+  it("a write through server A reaches a device subscribed to server B", async () => {
+    const alice = await signUp(t.url);
+    const onB = device(secondUrl, alice.token);
+    await onB.engine.start();
+    await waitFor(() => onB.signals.length >= 1, 5_000, "the subscription on B");
+
+    const viaA = createClient({ url: t.url, auth: { mode: "bearer", tokens: fixedToken(alice.token) } });
+    await viaA.templates.create.mutate({ name: "From A", content: "c" });
+    await waitFor(() => names(onB.store).includes("From A"), 1_000, "B's device to see A's write");
+    onB.engine.stop();
+  });
+
+  it("a device resumes after its server restarts, missing nothing written meanwhile", async () => {
+    const alice = await signUp(t.url);
+    // A third server this test restarts, on a fixed port so the device's URL stays the same.
+    const config = loadConfig({ ...process.env, NODE_ENV: "test", LOG_LEVEL: "silent", PORT: "0" });
+    let restartable = await buildServer(config, { db: secondDb ?? t.testDb.db });
+    const url = await restartable.start();
+    const port = new URL(url).port;
+
+    const phone = device(url, alice.token);
+    await phone.engine.start();
+    await waitFor(() => phone.signals.length >= 1, 5_000, "the subscription");
+    const viaB = createClient({ url: secondUrl, auth: { mode: "bearer", tokens: fixedToken(alice.token) } });
+    await viaB.templates.create.mutate({ name: "Before", content: "c" });
+    await waitFor(() => names(phone.store).includes("Before"), 1_000, "the first write");
+
+    // The server stops with the SSE stream open (stop must not hang on it), a write lands elsewhere meanwhile.
+    const stopped = Date.now();
+    await restartable.stop();
+    expect(Date.now() - stopped).toBeLessThan(5_000);
+    await viaB.templates.create.mutate({ name: "While down", content: "c" });
+
+    restartable = await buildServer(loadConfig({ ...process.env, NODE_ENV: "test", LOG_LEVEL: "silent", PORT: port }), {
+      db: secondDb ?? t.testDb.db,
+    });
+    await restartable.start();
+    await waitFor(() => names(phone.store).includes("While down"), 10_000, "the write made while the server was down");
+    expect(names(phone.store)).toEqual(["Before", "While down"]);
+    phone.engine.stop();
+    await restartable.stop();
+  });
+});
