@@ -13,11 +13,14 @@ import type { Config } from "./config.ts";
 import { createDatabaseChangeEvents } from "./events/database-events.ts";
 import { createContextFactory } from "./http/context.ts";
 import { trackEventStreams } from "./http/event-streams.ts";
+import { trackInFlight } from "./http/drain.ts";
 import { registerHealthRoutes } from "./http/health.ts";
 import { openApiDocument } from "./http/openapi.ts";
-import { startTombstonePruning, type PruneJob } from "./jobs/prune-tombstones.ts";
 import { registerRestErrorShape } from "./http/rest-errors.ts";
+import { startTombstonePruning, type PruneJob } from "./jobs/prune-tombstones.ts";
 import { registerAuthRateLimits } from "./http/rate-limit.ts";
+
+const MAX_PATH_LENGTH = 5_000;
 
 export interface ServerDeps {
   /** Injected in tests to move time by hand. */
@@ -64,16 +67,24 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     },
     bodyLimit: config.bodyLimitBytes,
     // tRPC batches put every procedure path into one URL segment: "/trpc/a.b,c.d,…".
-    routerOptions: { maxParamLength: 5_000 },
+    routerOptions: { maxParamLength: MAX_PATH_LENGTH },
     requestTimeout: config.requestTimeoutMs,
+    // Check for requests over their time (slow bodies, slowloris) every second, not Node's default 30 s.
+    http: { connectionsCheckingInterval: 1_000 },
     trustProxy: config.trustProxy,
     return503OnClosing: true,
   });
-  let draining = false;
+  const inFlight = trackInFlight(app, (request) => request.headers.accept === "text/event-stream");
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
-    // While draining, the connection of a finished in-flight request must not stay open for keep-alive.
-    if (draining) reply.header("connection", "close");
+  });
+  app.setNotFoundHandler((request, reply) => {
+    // A path longer than the router accepts (a tRPC batch far over the limit) is "too long", not "missing".
+    const tooLong = request.url.length > MAX_PATH_LENGTH;
+    return reply.code(tooLong ? 414 : 404).send({
+      code: tooLong ? "URI_TOO_LONG" : "NOT_FOUND",
+      message: tooLong ? "The request path is too long" : `No route for ${request.method} ${request.url.split("?")[0]}`,
+    });
   });
 
   await app.register(cors, {
@@ -146,7 +157,8 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     },
     stop() {
       closing ??= (async () => {
-        draining = true;
+        // First let the requests in flight finish (new ones get 503), then close the listener.
+        await inFlight.drain();
         const closed = app.close();
         // Open event streams would hold the close forever; their clients reconnect elsewhere or later.
         eventStreams.closeAll();

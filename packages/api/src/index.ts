@@ -11,3 +11,4 @@ export { pruneTombstones } from "./sync/prune.ts";
 export type { PruneResult } from "./sync/prune.ts";
 export type { AuthRateLimitedAction, AuthRateLimits, AuthState, SessionTransport } from "./context.ts";
 export { resolveSession } from "./auth/session.ts";
+export { isDatabaseUnavailable, rethrowIfUnavailable } from "./lib/db-errors.ts";

@@ -4,6 +4,7 @@ import superjson from "superjson";
 import { z } from "zod";
 
 import type { ApiContext } from "./context.ts";
+import { databaseUnavailable, isDatabaseUnavailable } from "./lib/db-errors.ts";
 import { AppError } from "./lib/errors.ts";
 
 const t = initTRPC
@@ -52,11 +53,19 @@ function fieldErrors(error: z.ZodError): Record<string, string[]> {
 
 export const router = t.router;
 export const middleware = t.middleware;
-export const publicProcedure = t.procedure;
+// A database outage is the server's condition, not a bug in the request: answer 503 so clients retry,
+// instead of a 500. (In tRPC v11 `next()` never throws: inspect its result.)
+const databaseAware = t.procedure.use(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && isDatabaseUnavailable(result.error.cause)) throw databaseUnavailable();
+  return result;
+});
+
+export const publicProcedure = databaseAware;
 export const createCallerFactory = t.createCallerFactory;
 
 /** Requires a signed-in user; narrows `ctx.auth` for everything after it. */
-export const protectedProcedure = t.procedure.use(({ ctx, type, next }) => {
+export const protectedProcedure = databaseAware.use(({ ctx, type, next }) => {
   if (!ctx.auth) throw new AppError("UNAUTHORIZED", "Sign in to continue: no valid session");
   // CSRF: a browser sends the cookie on cross-site requests too, but always names the page's Origin on
   // a POST. Bearer tokens are never sent by a browser on its own, so they need no such check.

@@ -53,6 +53,20 @@ export async function createEmptyPostgresDb(adminUrl: string): Promise<{ url: st
   };
 }
 
+/**
+ * Makes a test's PostgreSQL database refuse (and drop) every connection, or accept them again: a
+ * database outage without stopping the shared server.
+ */
+export async function setDatabaseReachable(url: string, reachable: boolean): Promise<void> {
+  const adminUrl = testDatabaseUrl();
+  if (!adminUrl) throw new Error("setDatabaseReachable needs TEST_DATABASE_URL");
+  const name = new URL(url).pathname.slice(1);
+  await adminQuery(adminUrl, `ALTER DATABASE "${name}" ALLOW_CONNECTIONS ${reachable}`);
+  if (!reachable) {
+    await adminQuery(adminUrl, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}'`);
+  }
+}
+
 export function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);
   parsed.pathname = `/${database}`;

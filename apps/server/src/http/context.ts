@@ -1,6 +1,6 @@
 import type { CreateFastifyContextOptions } from "@trpc/server/adapters/fastify";
 
-import { resolveSession, type ApiContext, type ChangeEvents, type Clock } from "@prompt-booster/api";
+import { resolveSession, rethrowIfUnavailable, type ApiContext, type ChangeEvents, type Clock } from "@prompt-booster/api";
 import type { Database } from "@prompt-booster/db";
 
 import type { Config } from "../config.ts";
@@ -21,7 +21,10 @@ export function createContextFactory({ config, db, clock, events, rateLimiter }:
   const cookieName = sessionCookieName(config);
   return async ({ req, res }: Pick<CreateFastifyContextOptions, "req" | "res">): Promise<ApiContext> => {
     const presented = readSessionToken(req, cookieName);
-    const resolved = presented ? await resolveSession(db.prisma, presented.token, clock.now()) : null;
+    // A database outage while resolving the session is a 503, like one inside a procedure.
+    const resolved = presented
+      ? await resolveSession(db.prisma, presented.token, clock.now()).catch(rethrowIfUnavailable)
+      : null;
     return {
       db: db.prisma,
       clock,

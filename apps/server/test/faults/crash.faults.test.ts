@@ -1,16 +1,13 @@
 // kill -9 of the server in the middle of a write load: after a restart on the same database, every
 // acknowledged write is there, each unacknowledged one is all there or not at all, and the embedded
 // data folder opens cleanly.
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
-import { createEmptyPostgresDb, testDatabaseUrl } from "@prompt-booster/db/testing";
+import { testDatabaseUrl } from "@prompt-booster/db/testing";
 
 import { signUp } from "../support/auth.ts";
 import { runServerProcess } from "../support/process.ts";
-import { getPrompt, startWriteLoad, untilAcknowledged } from "./load.ts";
+import { getPrompt, persistentDatabaseEnv, startWriteLoad, untilAcknowledged } from "./load.ts";
 
 const adminUrl = testDatabaseUrl();
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -18,20 +15,9 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-async function databaseEnv(): Promise<Record<string, string>> {
-  if (adminUrl) {
-    const db = await createEmptyPostgresDb(adminUrl);
-    cleanups.push(db.drop);
-    return { DATABASE_URL: db.url };
-  }
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pb-crash-"));
-  cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
-  return { PGLITE_DATA_DIR: dataDir };
-}
-
 describe(`kill -9 under write load (${adminUrl ? "PostgreSQL" : "PGlite data folder"})`, () => {
   it("loses no acknowledged write and leaves no half-written prompt", async () => {
-    const env = { PORT: "0", ...(await databaseEnv()) };
+    const env = { PORT: "0", ...(await persistentDatabaseEnv(cleanups)) };
     const first = runServerProcess(env);
     cleanups.push(() => void first.child.kill("SIGKILL"));
     const url = await first.listening();

@@ -1,6 +1,11 @@
 // A write load for fault tests: concurrent prompt creates with client-chosen ids, recording which the
 // server acknowledged (200) — those must survive any crash — and which it answered how.
 import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+import { createEmptyPostgresDb, testDatabaseUrl } from "@prompt-booster/db/testing";
 
 export interface WriteLoad {
   acknowledged: Set<string>;
@@ -82,4 +87,17 @@ export async function untilAcknowledged(load: WriteLoad, n: number, timeoutMs = 
     }
     await sleep(20);
   }
+}
+
+/** Server environment for a database that outlives the server process: a fresh PostgreSQL database or PGlite folder. */
+export async function persistentDatabaseEnv(cleanups: (() => Promise<void> | void)[]): Promise<Record<string, string>> {
+  const adminUrl = testDatabaseUrl();
+  if (adminUrl) {
+    const db = await createEmptyPostgresDb(adminUrl);
+    cleanups.push(db.drop);
+    return { DATABASE_URL: db.url };
+  }
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pb-faults-"));
+  cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  return { PGLITE_DATA_DIR: dataDir };
 }

@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+import shared from "../../vitest.shared.ts";
+
+// Fuzz tests: property-based and transport abuse, bounded in time.
+export default defineConfig({
+  test: {
+    ...shared.test,
+    include: ["test/fuzz/**/*.fuzz.test.ts"],
+    exclude: ["**/node_modules/**"],
+    fileParallelism: false,
+    testTimeout: 180_000,
+  },
+});
