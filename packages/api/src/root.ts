@@ -1,6 +1,7 @@
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 
 import { authRouter } from "./auth/router.ts";
+import { importRouter } from "./import/router.ts";
 import { promptsRouter } from "./prompts/router.ts";
 import { settingsRouter } from "./settings/router.ts";
 import { syncRouter } from "./sync/router.ts";
@@ -15,6 +16,7 @@ export const appRouter = router({
   templates: templatesRouter,
   prompts: promptsRouter,
   sync: syncRouter,
+  import: importRouter,
 });
 
 export type AppRouter = typeof appRouter;
