@@ -69,8 +69,9 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     // tRPC batches put every procedure path into one URL segment: "/trpc/a.b,c.d,…".
     routerOptions: { maxParamLength: MAX_PATH_LENGTH },
     requestTimeout: config.requestTimeoutMs,
-    // Check for requests over their time (slow bodies, slowloris) every second, not Node's default 30 s.
-    http: { connectionsCheckingInterval: 1_000 },
+    // Slow bodies (slowloris): Node enforces requestTimeout only when it is given to http.createServer
+    // (Fastify sets it afterwards, which Node 20 ignores), and checks every second, not every 30 s.
+    http: { requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1_000 },
     trustProxy: config.trustProxy,
     return503OnClosing: true,
   });

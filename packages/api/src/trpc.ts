@@ -18,10 +18,20 @@ const t = initTRPC
     errorFormatter({ shape, error }) {
       const zodError = error.cause instanceof z.ZodError ? error.cause : null;
       const internal = shape.data.httpStatus >= 500 && !(error instanceof AppError);
+      // A body the transport could not decode (broken JSON, a hostile superjson envelope): the parser's
+      // own message ("Unexpected token…", "Maximum call stack…") says nothing useful and tells internals.
+      const unreadable =
+        !zodError && !(error instanceof AppError) && error.code === "BAD_REQUEST" && error.cause instanceof Error;
       return {
         ...shape,
         // Never show the internals of an unexpected failure: no SQL, no stack, no driver message.
-        message: zodError ? summariseIssues(zodError) : internal ? "Internal server error" : shape.message,
+        message: zodError
+          ? summariseIssues(zodError)
+          : internal
+            ? "Internal server error"
+            : unreadable
+              ? "The request could not be read: send JSON in tRPC's superjson envelope"
+              : shape.message,
         data: {
           code: shape.data.code,
           httpStatus: shape.data.httpStatus,
