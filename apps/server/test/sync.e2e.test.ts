@@ -7,6 +7,7 @@ import { createClient, MemorySyncStore, SyncEngine, type TokenStore } from "@pro
 import { createDb, type Database } from "@prompt-booster/db";
 
 import { loadConfig } from "../src/config.ts";
+import { startTombstonePruning } from "../src/jobs/prune-tombstones.ts";
 import { buildServer, type PromptBoosterServer } from "../src/server.ts";
 import { signUp } from "./support/auth.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
@@ -109,6 +110,36 @@ describe("sync between devices", () => {
   });
 });
 
+describe("tombstone retention", () => {
+  it("a device whose cursor is older than the pruned tombstones starts over from a snapshot, on its own", async () => {
+    const alice = await signUp(t.url);
+    const phone = device(t.url, alice.token);
+    const laptop = createClient({ url: t.url, auth: { mode: "bearer", tokens: fixedToken(alice.token) } });
+    await laptop.templates.create.mutate({ name: "Keep", content: "c" });
+    const gone = await laptop.templates.create.mutate({ name: "Gone", content: "c" });
+    await phone.engine.start();
+    await waitFor(() => names(phone.store).length === 2, 2_000, "the first sync");
+    phone.engine.stop();
+
+    // While the phone is away: a delete, then the retention window passes and the job prunes the tombstone.
+    await laptop.templates.delete.mutate({ id: gone.id });
+    await laptop.templates.create.mutate({ name: "New", content: "c" });
+    const later = new Date(Date.now() + t.config.sync.tombstoneRetentionMs + 60_000);
+    const job = startTombstonePruning(t.testDb.db, {
+      clock: { now: () => later },
+      retentionMs: t.config.sync.tombstoneRetentionMs,
+      intervalMs: 0,
+      log: { info: () => {}, error: () => {} },
+    });
+    expect((await job.run()).removed).toBeGreaterThanOrEqual(1);
+    await job.stop();
+
+    // The phone's cursor now predates the horizon: the engine is told "reset required" and takes a snapshot.
+    await phone.engine.pull();
+    expect(names(phone.store)).toEqual(["Keep", "New"]);
+  });
+});
+
 describe("several server processes", () => {
   let second: PromptBoosterServer;
   let secondUrl: string;
@@ -167,5 +198,36 @@ describe("several server processes", () => {
     expect(names(phone.store)).toEqual(["Before", "While down"]);
     phone.engine.stop();
     await restartable.stop();
+  });
+});
+
+describe.skipIf(!process.env.TEST_DATABASE_URL)("the LISTEN connection (PostgreSQL)", () => {
+  it("reconnects after the database drops it, and devices still hear of new writes", async () => {
+    const alice = await signUp(t.url);
+    const phone = device(t.url, alice.token);
+    await phone.engine.start();
+    await waitFor(() => phone.signals.length >= 1, 5_000, "the subscription");
+
+    // What a database restart does to it: the server's LISTEN session is terminated.
+    const killed = await t.testDb.db.prisma.$queryRaw<{ n: number }[]>`
+      SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND query ILIKE 'LISTEN %' AND pid <> pg_backend_pid()`;
+    expect(killed[0]!.n).toBeGreaterThanOrEqual(1);
+
+    // A write through another process must reach the device once the listener is back.
+    const other = await createDb({ databaseUrl: t.testDb.url!, dataDir: "" });
+    const elsewhere = await buildServer(t.config, { db: other });
+    const url = await elsewhere.start();
+    try {
+      // The listener reconnects with a backoff starting at 200 ms; give it a moment.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const viaOther = createClient({ url, auth: { mode: "bearer", tokens: fixedToken(alice.token) } });
+      await viaOther.templates.create.mutate({ name: "After the drop", content: "c" });
+      await waitFor(() => names(phone.store).includes("After the drop"), 3_000, "the write after the reconnect");
+    } finally {
+      phone.engine.stop();
+      await elsewhere.stop();
+      await other.close();
+    }
   });
 });
