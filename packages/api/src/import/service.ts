@@ -48,7 +48,7 @@ export async function importLocalData(deps: ServiceDeps, userId: string, input: 
     async (tx) => {
       const writes: ((rev: () => number) => Promise<unknown>)[] = [];
       if (input.history) await planHistory(tx, userId, input.history, result, writes);
-      if (input.templates) await planTemplates(tx, userId, input.templates, result, writes);
+      if (input.templates) await planTemplates(tx, userId, input.templates, result, writes, deps.clock.now());
       if (settings) await planSettings(tx, userId, settings, result, writes);
       if (writes.length === 0) return null;
       // One revision per row, in order (a group before its versions), under the user's row lock.
@@ -211,6 +211,7 @@ async function planTemplates(
   templates: NonNullable<ImportInput["templates"]>,
   result: ImportOutput,
   writes: Writes,
+  now: Date,
 ) {
   const wanted = Object.values(templates).map((template) => ({
     template,
@@ -249,7 +250,7 @@ async function planTemplates(
       continue;
     }
     result.created.templates++;
-    const created = new Date(createdAt ?? metadata.lastModified ?? Date.now());
+    const created = new Date(createdAt ?? metadata.lastModified ?? now.getTime());
     writes.push((rev) =>
       tx.template.create({
         data: {
