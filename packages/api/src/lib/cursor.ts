@@ -2,8 +2,18 @@
 // so a bad cursor is a BAD_REQUEST on the `cursor` field like any other bad input.
 import { z } from "zod";
 
+// Web APIs rather than Node's Buffer: the apps run these schemas in browsers too (via @prompt-booster/client).
 export function encodeCursor(key: Record<string, string | number>): string {
-  return Buffer.from(JSON.stringify(key), "utf8").toString("base64url");
+  const bytes = new TextEncoder().encode(JSON.stringify(key));
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+}
+
+function decodeCursorText(raw: string): string {
+  const binary = atob(raw.replace(/-/g, "+").replace(/_/g, "/"));
+  return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(binary, (char) => char.charCodeAt(0)));
 }
 
 /** A `cursor` input field that decodes to `shape`, or fails validation naming the field. */
@@ -14,7 +24,7 @@ export function zCursor<T extends z.ZodType>(shape: T) {
     .transform((raw, ctx): z.output<T> => {
       let decoded: unknown;
       try {
-        decoded = JSON.parse(Buffer.from(raw, "base64url").toString("utf8"));
+        decoded = JSON.parse(decodeCursorText(raw));
       } catch {
         decoded = undefined;
       }

@@ -19,7 +19,7 @@ export function zJsonObject(bounds: JsonBounds) {
       ctx.addIssue({ code: "custom", message: problem.message, path: problem.path });
       return;
     }
-    const bytes = Buffer.byteLength(JSON.stringify(value), "utf8");
+    const bytes = new TextEncoder().encode(JSON.stringify(value)).length;
     if (bytes > bounds.maxBytes) {
       ctx.addIssue({ code: "custom", message: `is ${bytes} bytes of JSON; at most ${bounds.maxBytes} are allowed` });
     }
