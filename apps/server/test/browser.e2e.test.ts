@@ -11,6 +11,7 @@ import path from "node:path";
 import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { logIn } from "./support/auth.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
 const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
@@ -149,7 +150,7 @@ describe.skipIf(!hasChromium)("in a real browser (Chromium)", () => {
     // Live updates through the browser's EventSource (withCredentials), from a change made by a bearer client.
     await page.evaluate(() => (globalThis as unknown as PageWindow).app.follow());
     await page.waitForFunction(() => (globalThis as unknown as PageWindow).events.length >= 1);
-    const token = await loginToken(api.url, account.email, account.password);
+    const token = await logIn(api.url, account.email, account.password, "desktop");
     const created = await fetch(`${api.url}/api/templates`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
@@ -178,13 +179,3 @@ describe.skipIf(!hasChromium)("in a real browser (Chromium)", () => {
     expect(problems).toEqual([]);
   });
 });
-
-async function loginToken(url: string, email: string, password: string): Promise<string> {
-  const response = await fetch(`${url}/api/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email, password, deviceName: "desktop" }),
-  });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { token: string }).token;
-}

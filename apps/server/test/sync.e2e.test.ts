@@ -9,7 +9,7 @@ import { createDb, type Database } from "@prompt-booster/db";
 import { loadConfig } from "../src/config.ts";
 import { startTombstonePruning } from "../src/jobs/prune-tombstones.ts";
 import { buildServer, type PromptBoosterServer } from "../src/server.ts";
-import { signUp } from "./support/auth.ts";
+import { logIn, signUp } from "./support/auth.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
 let t: TestServer;
@@ -19,16 +19,6 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const fixedToken = (token: string): TokenStore => ({ get: () => token, set: () => {}, clear: () => {} });
-
-async function login(url: string, email: string, password: string): Promise<string> {
-  const response = await fetch(`${url}/api/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email, password, deviceName: "second device" }),
-  });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { token: string }).token;
-}
 
 /** A device: its own client (bearer session), store and engine. */
 function device(url: string, token: string) {
@@ -58,7 +48,7 @@ describe("sync between devices", () => {
   it("a write on one device reaches the user's other device within a second, never another user's", async () => {
     const alice = await signUp(t.url);
     const laptop = device(t.url, alice.token);
-    const phone = device(t.url, await login(t.url, alice.email, alice.password));
+    const phone = device(t.url, await logIn(t.url, alice.email, alice.password));
     const bob = device(t.url, (await signUp(t.url)).token);
     for (const d of [laptop, phone, bob]) await d.engine.start();
     // Each connected subscription has said hello (the current revision) once.
@@ -84,7 +74,7 @@ describe("sync between devices", () => {
   it("offline writes queued on a device are pushed once and reach the other device", async () => {
     const alice = await signUp(t.url);
     const laptop = device(t.url, alice.token);
-    const phone = device(t.url, await login(t.url, alice.email, alice.password));
+    const phone = device(t.url, await logIn(t.url, alice.email, alice.password));
     await phone.engine.start();
     // Written while the laptop's engine is not running: queued, then pushed on start.
     await laptop.store.enqueue({

@@ -41,6 +41,22 @@ export async function signUp(
   };
 }
 
+/** Signs an existing account in once more (a second device) over POST /api/auth/login; returns its token. */
+export async function logIn(
+  url: string,
+  email: string,
+  password: string,
+  deviceName = "second device",
+): Promise<string> {
+  const response = await fetch(`${url}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password, deviceName }),
+  });
+  if (response.status !== 200) throw new Error(`logIn failed: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { token: string }).token;
+}
+
 /** A typed tRPC client that sends `Authorization: Bearer <token>`. */
 export function authedClient(url: string, token: string) {
   return createTRPCClient<AppRouter>({
