@@ -8,6 +8,7 @@
 // BENCH_WARMUP_S (2), BENCH_CONNECTIONS (50), BENCH_SUBSCRIBERS (1000), BENCH_CPU_PROF (1: profile the server
 // into bench/results/profiles; read them with `tsx bench/profile-top.ts <file>`).
 import { mkdirSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -213,11 +214,30 @@ async function measureFanOut(
   }
 }
 
-async function postJson(url: string, headers: Record<string, string>, body: unknown): Promise<unknown> {
-  const response = await fetch(url, { method: "POST", headers: { ...headers, ...json }, body: JSON.stringify(body) });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${url} answered ${response.status}: ${text}`);
-  return JSON.parse(text);
+/**
+ * A POST on a connection of its own (not a pooled keep-alive one): a long-idle pooled connection was seen to
+ * get 408 from Node's request-timeout check while 1,000 streams were open (see the README).
+ */
+function postJson(url: string, headers: Record<string, string>, body: unknown): Promise<unknown> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      url,
+      { method: "POST", agent: false, headers: { ...headers, ...json, "content-length": Buffer.byteLength(payload) } },
+      (response) => {
+        let text = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => (text += chunk));
+        response.on("end", () =>
+          response.statusCode === 200
+            ? resolve(JSON.parse(text))
+            : reject(new Error(`${url} answered ${response.statusCode}: ${text}`)),
+        );
+      },
+    );
+    request.on("error", reject);
+    request.end(payload);
+  });
 }
 
 const database = await createEmptyPostgresDb(adminUrl);
