@@ -98,6 +98,13 @@ function trpcRequest(procedure: ProcedureInfo, input: unknown, token: string | n
   return [`${t.url}/trpc/${procedure.path}?input=${encodeURIComponent(payload)}`, { headers }];
 }
 
+/** Percent-encodes a path segment; a lone surrogate (which no URL can carry) becomes U+FFFD, as browsers do. */
+function urlSafe(value: string): string {
+  return encodeURIComponent(
+    value.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD"),
+  );
+}
+
 function restRequest(
   rest: { method: string; path: string },
   input: unknown,
@@ -106,7 +113,7 @@ function restRequest(
   const record = input !== null && typeof input === "object" && !Array.isArray(input) ? (input as object) : {};
   const path = rest.path.replace(/\{(\w+)\}/g, (_, name: string) => {
     const value = (record as Record<string, unknown>)[name];
-    return encodeURIComponent(typeof value === "string" ? value : String(foreignIds[0]));
+    return urlSafe(typeof value === "string" ? value : String(foreignIds[0]));
   });
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   if (rest.method === "GET" || rest.method === "DELETE") {
