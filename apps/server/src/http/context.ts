@@ -1,6 +1,12 @@
 import type { CreateFastifyContextOptions } from "@trpc/server/adapters/fastify";
 
-import { resolveSession, rethrowIfUnavailable, type ApiContext, type ChangeEvents, type Clock } from "@prompt-booster/api";
+import {
+  resolveSession,
+  rethrowIfUnavailable,
+  type ApiContext,
+  type ChangeEvents,
+  type Clock,
+} from "@prompt-booster/api";
 import type { Database } from "@prompt-booster/db";
 
 import type { Config } from "../config.ts";
