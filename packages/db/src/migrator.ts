@@ -1,5 +1,6 @@
 import type { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
+import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import type { SchemaEngine } from "@prisma/schema-engine-wasm";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
@@ -126,10 +127,10 @@ async function withMigrationLock<T>(db: Database, work: (engine: SchemaEngine) =
 }
 
 async function runEngine<T>(
-  adapter: ConstructorParameters<typeof Object>[0],
+  adapter: SqlMigrationAwareDriverAdapterFactory,
   work: (engine: SchemaEngine) => Promise<T>,
 ): Promise<T> {
-  const engine = await openSchemaEngine(adapter as never);
+  const engine = await openSchemaEngine(adapter);
   try {
     return await work(engine);
   } catch (error) {
