@@ -28,22 +28,20 @@ export async function createTestDb(): Promise<TestDb> {
 }
 
 async function createPostgresTestDb(adminUrl: string): Promise<TestDb> {
-  const name = `pbt_${process.pid}_${randomBytes(4).toString("hex")}`;
-  await adminQuery(adminUrl, `CREATE DATABASE "${name}"`);
-  const url = withDatabase(adminUrl, name);
-  const db = await createDb({ databaseUrl: url, dataDir: "", pool: { max: 20 } });
+  const empty = await createEmptyPostgresDb(adminUrl);
+  const db = await createDb({ databaseUrl: empty.url, dataDir: "", pool: { max: 20 } });
   await migrate(db);
   return {
     db,
-    url,
+    url: empty.url,
     async dispose() {
       await db.close();
-      await adminQuery(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await empty.drop();
     },
   };
 }
 
-/** Creates an empty database on the test server (for tests of the migrator itself). */
+/** Creates an empty, uniquely named database on the test server; `drop` removes it. */
 export async function createEmptyPostgresDb(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `pbt_${process.pid}_${randomBytes(4).toString("hex")}`;
   await adminQuery(adminUrl, `CREATE DATABASE "${name}"`);
