@@ -1,4 +1,4 @@
-import { initTRPC } from "@trpc/server";
+import { initTRPC, TRPCError } from "@trpc/server";
 import type { OpenApiMeta } from "trpc-to-openapi";
 import superjson from "superjson";
 import { z } from "zod";
@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { ApiContext } from "./context.ts";
 import { databaseUnavailable, isDatabaseUnavailable } from "./lib/db-errors.ts";
 import { AppError } from "./lib/errors.ts";
+import { asZodError, findInputProblem } from "./lib/input-guard.ts";
 
 const t = initTRPC
   .context<ApiContext>()
@@ -63,9 +64,16 @@ function fieldErrors(error: z.ZodError): Record<string, string[]> {
 
 export const router = t.router;
 export const middleware = t.middleware;
+// Every input, on every transport, obeys the rules of lib/input-guard.ts before any schema or service sees it.
+const guarded = t.procedure.use(async ({ getRawInput, next }) => {
+  const problem = findInputProblem(await getRawInput());
+  if (problem) throw new TRPCError({ code: "BAD_REQUEST", cause: asZodError(problem) });
+  return next();
+});
+
 // A database outage is the server's condition, not a bug in the request: answer 503 so clients retry,
 // instead of a 500. (In tRPC v11 `next()` never throws: inspect its result.)
-const databaseAware = t.procedure.use(async ({ next }) => {
+const databaseAware = guarded.use(async ({ next }) => {
   const result = await next();
   if (!result.ok && isDatabaseUnavailable(result.error.cause)) throw databaseUnavailable();
   return result;

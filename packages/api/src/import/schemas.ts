@@ -1,6 +1,7 @@
 // The app's own localStorage shapes (shared/client-shapes), validated before anything is written.
 import { z } from "zod";
 
+import { findInputProblem } from "../lib/input-guard.ts";
 import { zBool } from "../lib/schemas.ts";
 import {
   GROUP_STATUSES,
@@ -11,7 +12,7 @@ import {
   REASONING_MAX,
   VERSION_STATUSES,
 } from "../prompts/schemas.ts";
-import { TEMPLATE_CONTENT_MAX, TEMPLATE_NAME_MAX } from "../templates/schemas.ts";
+import { TEMPLATE_CONTENT_MAX, TEMPLATE_NAME_MAX, zTemplateMetadata } from "../templates/schemas.ts";
 
 export const MAX_IMPORT_GROUPS = 5_000;
 export const MAX_IMPORT_VERSIONS = 10_000;
@@ -25,7 +26,7 @@ const zEpochMs = z.number().int().min(946_684_800_000).max(4_102_444_800_000).pi
 const zLegacyGroup = z.object({
   id: zLegacyId,
   originalPrompt: z.string().max(PROMPT_MAX),
-  currentVersionNumber: z.number().int().min(0).pipe(z.number()),
+  currentVersionNumber: z.number().int().min(0).max(100_000).pipe(z.number()),
   status: z.enum(GROUP_STATUSES),
   createdAt: zEpochMs,
   updatedAt: zEpochMs,
@@ -54,7 +55,7 @@ export const zLegacyHistory = z
     groups: z.record(zLegacyId, zLegacyGroup),
     versions: z.record(zLegacyId, z.array(zLegacyVersion)),
     activeGroupId: zLegacyId.nullish(),
-    activeVersionNumber: z.number().nullish(),
+    activeVersionNumber: z.number().int().min(0).max(100_000).nullish(),
   })
   .superRefine((history, ctx) => {
     const groups = Object.entries(history.groups);
@@ -124,8 +125,21 @@ const zLegacyTemplate = z
     createdAt: zEpochMs.optional(),
     updatedAt: zEpochMs.optional(),
   })
-  .catchall(z.unknown());
+  .catchall(z.unknown())
+  // What is stored as the template's metadata obeys the bounds of the templates API (16 KB, depth 6).
+  .superRefine((template, ctx) => {
+    const checked = zTemplateMetadata.safeParse(legacyTemplateMetadata(template));
+    for (const issue of checked.error?.issues ?? []) {
+      ctx.addIssue({ code: "custom", path: ["metadata", ...issue.path], message: issue.message });
+    }
+  });
 export type LegacyTemplate = z.infer<typeof zLegacyTemplate>;
+
+/** The metadata a legacy template is stored with: its own, plus any extra fields the app kept beside it. */
+export function legacyTemplateMetadata(template: z.input<typeof zLegacyTemplate>): Record<string, unknown> {
+  const { isBuiltin: _b, createdAt: _c, updatedAt: _u, id, name: _n, content: _t, metadata, ...extra } = template;
+  return { ...extra, ...metadata, importedFrom: id };
+}
 
 export const zLegacyTemplates = z.record(zLegacyId, zLegacyTemplate).superRefine((templates, ctx) => {
   const entries = Object.entries(templates);
@@ -142,7 +156,13 @@ const zJsonText = z.union([z.string().max(256 * 1024), z.record(z.string(), z.un
   if (typeof value !== "string") return value;
   try {
     const parsed: unknown = JSON.parse(value);
-    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
+      // Parsed here, so the input guard has not seen it yet: the same rules, before anything is stored.
+      const problem = findInputProblem(parsed);
+      if (!problem) return parsed as Record<string, unknown>;
+      ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
+      return z.NEVER;
+    }
   } catch {
     // reported below
   }

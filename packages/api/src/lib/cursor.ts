@@ -37,8 +37,11 @@ export function zCursor<T extends z.ZodType>(shape: T) {
     });
 }
 
-/** An ISO timestamp inside a cursor, kept at the database's millisecond precision. */
-export const zCursorDate = z.iso.datetime().transform((value) => new Date(value));
+/** An ISO timestamp inside a cursor, kept at the database's millisecond precision, within years PostgreSQL stores. */
+export const zCursorDate = z.iso
+  .datetime()
+  .transform((value) => new Date(value))
+  .refine((date) => date.getUTCFullYear() >= 1970 && date.getUTCFullYear() <= 9999, "is out of range");
 
 /** `{ items, nextCursor }` for a page of `limit` rows fetched as `limit + 1`. */
 export function page<Row, Item>(

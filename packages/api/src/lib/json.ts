@@ -1,6 +1,8 @@
 // Bounds and comparisons for free-form JSON columns (settingsData, template metadata).
 import { z } from "zod";
 
+import { isPlainObject, stringProblem, UNSAFE_KEYS, withoutUnsafeKeys } from "./input-guard.ts";
+
 export interface JsonBounds {
   maxBytes: number;
   maxDepth: number;
@@ -32,7 +34,12 @@ function checkJson(
   maxEntries: number,
   depth: number,
 ): { message: string; path: (string | number)[] } | null {
-  if (value === null || typeof value === "string" || typeof value === "boolean") return null;
+  if (value === null || typeof value === "boolean") return null;
+  // Also checked here (not only by the input guard): import parses JSON held in strings.
+  if (typeof value === "string") {
+    const problem = stringProblem(value);
+    return problem ? { message: problem, path: [] } : null;
+  }
   if (typeof value === "number") {
     return Number.isFinite(value) ? null : { message: "numbers must be finite", path: [] };
   }
@@ -44,16 +51,14 @@ function checkJson(
     : Object.entries(value as Record<string, unknown>);
   if (entries.length > maxEntries) return { message: `has more than ${maxEntries} entries`, path: [] };
   for (const [key, item] of entries) {
+    if (typeof key === "string" && UNSAFE_KEYS.has(key))
+      return { message: `"${key}" is not allowed as a key`, path: [key] };
+    const keyProblem = typeof key === "string" ? stringProblem(key) : null;
+    if (keyProblem) return { message: `a key ${keyProblem}`, path: [] };
     const problem = checkJson(item, maxDepth, maxEntries, depth + 1);
     if (problem) return { message: problem.message, path: [key, ...problem.path] };
   }
   return null;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 /** Deep equality of JSON values, ignoring object key order (jsonb does not keep it). */
@@ -72,7 +77,7 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   );
 }
 
-/** A JSON column read back from Prisma, as the object clients get. */
+/** A JSON column read back from Prisma, as the object clients get (see withoutUnsafeKeys). */
 export function asJsonObject(value: unknown): Record<string, unknown> {
-  return isPlainObject(value) ? value : {};
+  return isPlainObject(value) ? (withoutUnsafeKeys(value) as Record<string, unknown>) : {};
 }

@@ -85,7 +85,7 @@ export const zListVersionsInput = z
   .object({
     groupId: zId,
     limit: zLimit,
-    cursor: zCursor(z.object({ n: z.number().int().min(0) })).nullish(),
+    cursor: zCursor(z.object({ n: z.number().int().min(0).max(2_147_483_647) })).nullish(),
   })
   .strict();
 export type ListVersionsInput = z.output<typeof zListVersionsInput>;

@@ -27,7 +27,7 @@ const zContent = z.string().min(1).max(TEMPLATE_CONTENT_MAX);
 const zDescription = z.string().trim().max(TEMPLATE_DESCRIPTION_MAX).nullable();
 const zCategory = zText(TEMPLATE_CATEGORY_MAX).nullable();
 /** version, author, lastModified, templateType… as the app keeps them. */
-const zMetadata = zJsonObject({ maxBytes: 16 * 1024, maxDepth: 6, maxEntries: 200 });
+export const zTemplateMetadata = zJsonObject({ maxBytes: 16 * 1024, maxDepth: 6, maxEntries: 200 });
 
 export const zCreateTemplateInput = z
   .object({
@@ -38,7 +38,7 @@ export const zCreateTemplateInput = z
     isPublic: zBool().optional(),
     tags: zTags.optional(),
     category: zCategory.optional(),
-    metadata: zMetadata.optional(),
+    metadata: zTemplateMetadata.optional(),
   })
   .strict();
 export type CreateTemplateInput = z.infer<typeof zCreateTemplateInput>;
@@ -52,7 +52,7 @@ export const zUpdateTemplateInput = z
     isPublic: zBool().optional(),
     tags: zTags.optional(),
     category: zCategory.optional(),
-    metadata: zMetadata.optional(),
+    metadata: zTemplateMetadata.optional(),
     baseRev: zBaseRev.optional(),
   })
   .strict();
