@@ -1,6 +1,7 @@
 // Rate limits (memory store, and Redis when TEST_REDIS_URL is set), login timing, production cookies.
 import { randomUUID } from "node:crypto";
-import { TRPCClientError, createTRPCClient, httpBatchLink } from "@trpc/client";
+import { TRPCClientError, createTRPCClient, httpBatchLink, httpLink } from "@trpc/client";
+import { Redis } from "ioredis";
 import superjson from "superjson";
 import { afterAll, describe, expect, it } from "vitest";
 
@@ -25,6 +26,13 @@ const login = (url: string, body: Record<string, string>) =>
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
   });
+
+/** How many answers had each status. */
+async function statusCounts(responses: Promise<Response>[]): Promise<Record<number, number>> {
+  const counts: Record<number, number> = {};
+  for (const response of await Promise.all(responses)) counts[response.status] = (counts[response.status] ?? 0) + 1;
+  return counts;
+}
 
 const stores = [["memory", {}] as const, ...(redisUrl ? [["redis", { REDIS_URL: redisUrl }] as const] : [])];
 
@@ -58,6 +66,63 @@ describe.each(stores)("rate limits (%s store)", (_, storeEnv) => {
     expect((await login(t.url, { email: bystander.email, password: bystander.password })).status).toBe(200);
   });
 
+  it("checks exactly as many passwords as the account limit allows when 80 wrong logins race", async () => {
+    const t = await server({ ...storeEnv, AUTH_RATE_LIMIT_PER_IP: "1000" });
+    const account = await signUp(t.url);
+    // A 401 is an answer whose password was checked; a 429 was refused before the check.
+    const counts = await statusCounts(
+      Array.from({ length: 80 }, (_, i) => login(t.url, { email: account.email, password: `wrong password ${i}` })),
+    );
+    expect(counts).toEqual({ 401: 10, 429: 70 });
+  });
+
+  it("counts only failed logins against the account: a right password gives its attempt back", async () => {
+    const t = await server({ ...storeEnv, AUTH_RATE_LIMIT_PER_IP: "1000" });
+    const account = await signUp(t.url);
+    for (let i = 0; i < 9; i++) {
+      expect((await login(t.url, { email: account.email, password: `wrong password ${i}` })).status).toBe(401);
+    }
+    expect((await login(t.url, { email: account.email, password: account.password })).status).toBe(200);
+    expect((await login(t.url, { email: account.email, password: "wrong password 10" })).status).toBe(401);
+    expect((await login(t.url, { email: account.email, password: "wrong password 11" })).status).toBe(429);
+  });
+
+  it("counts wrong current passwords of changePassword against the same budget, race or not", async () => {
+    const t = await server({ ...storeEnv, AUTH_RATE_LIMIT_PER_IP: "1000" });
+    const account = await signUp(t.url);
+    // Unbatched, so each call is its own request, all in flight at once.
+    const client = createTRPCClient<AppRouter>({
+      links: [
+        httpLink({
+          url: `${t.url}/trpc`,
+          transformer: superjson,
+          headers: () => ({ authorization: `Bearer ${account.token}` }),
+        }),
+      ],
+    });
+    const changeWith = (currentPassword: string) =>
+      client.auth.changePassword.mutate({ currentPassword, newPassword: "a new passphrase" }).then(
+        () => "OK",
+        (error: unknown) => (error as TRPCClientError<AppRouter>).data?.code,
+      );
+    const codes = await Promise.all(Array.from({ length: 30 }, (_, i) => changeWith(`wrong password ${i}`)));
+    const counts: Record<string, number> = {};
+    for (const code of codes) counts[String(code)] = (counts[String(code)] ?? 0) + 1;
+    expect(counts).toEqual({ FORBIDDEN: 10, TOO_MANY_REQUESTS: 20 });
+    expect(await changeWith(account.password)).toBe("TOO_MANY_REQUESTS");
+    expect((await login(t.url, { email: account.email, password: account.password })).status).toBe(429);
+  });
+
+  it("counts the per-IP limit atomically when logins race", async () => {
+    const t = await server({ ...storeEnv, AUTH_RATE_LIMIT_PER_IP: "5" });
+    const counts = await statusCounts(
+      Array.from({ length: 40 }, (_, i) =>
+        login(t.url, { email: `nobody-${i}-${randomUUID()}@example.com`, password: "not the password" }),
+      ),
+    );
+    expect(counts).toEqual({ 401: 5, 429: 35 });
+  });
+
   it("limits registrations per IP", async () => {
     const t = await server({ ...storeEnv, AUTH_RATE_LIMIT_PER_IP: "3" });
     for (let i = 0; i < 3; i++) await signUp(t.url);
@@ -72,6 +137,41 @@ describe.each(stores)("rate limits (%s store)", (_, storeEnv) => {
     });
     expect(fourth.status).toBe(429);
     expect(Number(fourth.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+});
+
+describe.runIf(redisUrl)("rate-limit keys in Redis", () => {
+  it("are named <prefix>ip:<action>:<ip> and <prefix>account:<hash>, each with an expiry", async () => {
+    const t = await server({ REDIS_URL: redisUrl!, AUTH_RATE_LIMIT_PER_IP: "1000" });
+    const prefix = t.config.rateLimit.keyPrefix;
+    const account = await signUp(t.url);
+    expect((await login(t.url, { email: account.email, password: "wrong password" })).status).toBe(401);
+    expect((await login(t.url, { email: `nobody-${randomUUID()}@example.com`, password: "x" })).status).toBe(401);
+
+    const redis = new Redis(redisUrl!);
+    try {
+      const keys: string[] = [];
+      let cursor = "0";
+      do {
+        const [next, batch] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+        keys.push(...batch);
+        cursor = next;
+      } while (cursor !== "0");
+      keys.sort();
+      expect(keys.map((key) => key.slice(prefix.length).replace(/[A-Za-z0-9_-]{43}$/, "<hash>"))).toEqual([
+        "account:<hash>",
+        "account:<hash>",
+        "ip:login:127.0.0.1",
+        "ip:register:127.0.0.1",
+      ]);
+      for (const key of keys) {
+        const ttl = await redis.pttl(key);
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual(t.config.rateLimit.windowMs);
+      }
+    } finally {
+      await redis.quit();
+    }
   });
 });
 

@@ -46,10 +46,17 @@ export type AuthRateLimitedAction = "register" | "login" | "refresh";
 export interface AuthRateLimits {
   /** Counts one attempt of `action` from this request's IP. */
   attempt(action: AuthRateLimitedAction): Promise<void>;
-  /** Refuses when the account has used up its failed logins in the window; counts nothing. */
-  checkAccount(accountKey: string): Promise<void>;
-  /** Counts one failed login against the account. */
-  failAccount(accountKey: string): Promise<void>;
+  /**
+   * Takes one of the account's failed logins of the window before its password is checked (refusing when none
+   * is left, so concurrent guesses cannot check more passwords than the limit); `succeeded()` gives it back once
+   * the password proved right, so only failures use the budget.
+   */
+  takeAccountAttempt(accountKey: string): Promise<AccountAttempt>;
+}
+
+/** One login attempt counted against an account; see AuthRateLimits.takeAccountAttempt. */
+export interface AccountAttempt {
+  succeeded(): Promise<void>;
 }
 
 /** The inner context: everything a procedure may use, with no HTTP objects in it. */

@@ -66,16 +66,13 @@ export async function login(deps: AuthDeps, input: LoginInput): Promise<AuthResu
   });
   // Failed logins count against the account (by id, so email and username share one budget).
   const accountKey = user ? `user:${user.id}` : `unknown:${identifier}`;
-  await deps.limits?.checkAccount(accountKey);
+  const attempt = await deps.limits?.takeAccountAttempt(accountKey);
   if (!user) {
     await verifyDummyPassword(input.password);
-    await deps.limits?.failAccount(accountKey);
     throw badCredentials();
   }
-  if (!(await verifyPassword(user.hashedPassword, input.password))) {
-    await deps.limits?.failAccount(accountKey);
-    throw badCredentials();
-  }
+  if (!(await verifyPassword(user.hashedPassword, input.password))) throw badCredentials();
+  await attempt?.succeeded();
   // Only someone who knows the password learns that the account exists but is switched off.
   if (!user.isActive) throw new AppError("FORBIDDEN", "This account is deactivated");
   if (needsRehash(user.hashedPassword)) {
@@ -155,14 +152,13 @@ export async function revokeSession(db: PrismaClient, userId: string, sessionId:
 
 /** Checks the signed-in user's password again (for sensitive changes), counting failures like logins. */
 async function confirmPassword(deps: AuthDeps, userId: string, password: string, field: string): Promise<string> {
-  const accountKey = `user:${userId}`;
-  await deps.limits?.checkAccount(accountKey);
+  const attempt = await deps.limits?.takeAccountAttempt(`user:${userId}`);
   const user = await deps.db.user.findUnique({ where: { id: userId }, select: { hashedPassword: true } });
   if (!user) throw new AppError("UNAUTHORIZED", "Sign in to continue: no valid session");
   if (!(await verifyPassword(user.hashedPassword, password))) {
-    await deps.limits?.failAccount(accountKey);
     throw new AppError("FORBIDDEN", `${field}: the password is not correct`, { field });
   }
+  await attempt?.succeeded();
   return user.hashedPassword;
 }
 
