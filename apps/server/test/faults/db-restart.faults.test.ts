@@ -1,6 +1,7 @@
 // PostgreSQL restarts under write load: while it is down requests fail fast with 503 (not hang, not 500),
 // afterwards every acknowledged write is there, nothing is half-written, and the server serves again
-// without a restart of its own. Restarts the machine's PostgreSQL cluster: run alone (pnpm test:faults).
+// without a restart of its own. Restarts the PostgreSQL cluster serving TEST_DATABASE_URL (found by its
+// port): run alone (pnpm test:faults).
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
@@ -12,14 +13,47 @@ import { runServerProcess } from "../support/process.ts";
 import { getPrompt, sleep, startWriteLoad, untilAcknowledged } from "./load.ts";
 
 const adminUrl = testDatabaseUrl();
-const canRestart = Boolean(adminUrl) && fs.existsSync("/etc/postgresql") && process.getuid?.() === 0;
 
-function cluster(action: "stop" | "start") {
-  const version = fs.readdirSync("/etc/postgresql")[0]!;
-  execFileSync("pg_ctlcluster", ["--skip-systemctl-redirect", version, "main", action], { stdio: "ignore" });
+/** The local cluster (version and name, e.g. 15 main) listening on the URL's port, if there is one. */
+function localClusterOf(url: string): [version: string, name: string] | undefined {
+  if (!fs.existsSync("/etc/postgresql")) return undefined;
+  const port = new URL(url).port || "5432";
+  const rows = execFileSync("pg_lsclusters", ["--no-header"], { encoding: "utf8" }).trim().split("\n");
+  const row = rows.map((line) => line.trim().split(/\s+/)).find((columns) => columns[2] === port);
+  return row ? [row[0]!, row[1]!] : undefined;
 }
 
-describe.skipIf(!canRestart)("PostgreSQL restart under write load", () => {
+// Only the cluster serving TEST_DATABASE_URL is restarted: a second local cluster can be used for this
+// test while others keep using the first.
+const restartable = adminUrl && process.getuid?.() === 0 ? localClusterOf(adminUrl) : undefined;
+
+function cluster(action: "stop" | "start") {
+  const [version, name] = restartable!;
+  execFileSync("pg_ctlcluster", ["--skip-systemctl-redirect", version, name, action], { stdio: "ignore" });
+}
+
+interface LogLine {
+  msg?: string;
+  path?: string;
+  err?: { type?: string; code?: string; message?: string };
+}
+
+/** Each failure the server logged as unexpected (class, code, message): what a stray 500 was. */
+function unexpectedFailures(output: string): string {
+  const failures = output.split("\n").flatMap((line) => {
+    let entry: LogLine;
+    try {
+      entry = JSON.parse(line) as LogLine;
+    } catch {
+      return []; // not a log line, or one cut off mid-write
+    }
+    if (entry.msg !== "procedure failed" && entry.msg !== "REST call failed") return [];
+    return [`${entry.path}: ${entry.err?.type} code=${entry.err?.code} ${entry.err?.message}`];
+  });
+  return failures.join("\n") || "(the server logged no unexpected failure)";
+}
+
+describe.skipIf(!restartable)("PostgreSQL restart under write load", () => {
   const cleanups: (() => Promise<void> | void)[] = [];
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -53,7 +87,10 @@ describe.skipIf(!canRestart)("PostgreSQL restart under write load", () => {
     await untilAcknowledged(load, before + 30, 60_000);
     await load.stop();
 
-    expect([...load.statuses.keys()].filter((status) => status !== "200" && status !== "503")).toEqual([]);
+    expect(
+      [...load.statuses.keys()].filter((status) => status !== "200" && status !== "503"),
+      unexpectedFailures(server.output()),
+    ).toEqual([]);
     expect((await fetch(`${url}/ready`)).status).toBe(200);
     for (const id of load.acknowledged) {
       const prompt = await getPrompt(url, account.token, id);

@@ -7,8 +7,16 @@ const DRIVER_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "Socke
 // PostgreSQL SQLSTATE: connection exceptions (08…), operator intervention such as a shutdown (57P…),
 // insufficient resources (53…), and statement timeouts (57014).
 const SQLSTATE = /^(08|57P|53)|^57014$/;
+// pg's own words for a lost connection. "…not queryable" is what a transaction's next query gets once the
+// restart has killed its connection: a plain Error with no code, which the adapter passes on untouched.
 const DRIVER_MESSAGES =
-  /timeout exceeded when trying to connect|Connection terminated|PGlite is clos|the embedded database is closed/i;
+  /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error and is not queryable|PGlite is clos|the embedded database is closed/i;
+
+interface DriverFailure {
+  kind?: string;
+  code?: string;
+  severity?: string;
+}
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let current = error, depth = 0; current && typeof current === "object" && depth < 5; depth++) {
@@ -16,10 +24,15 @@ export function isDatabaseUnavailable(error: unknown): boolean {
       code?: unknown;
       message?: unknown;
       cause?: unknown;
-      meta?: { driverAdapterError?: { cause?: { kind?: string; code?: string; severity?: string } } };
+      name?: unknown;
+      meta?: { driverAdapterError?: { cause?: DriverFailure } };
     };
     if (typeof candidate.code === "string" && PRISMA_CODES.has(candidate.code)) return true;
-    const driver = candidate.meta?.driverAdapterError?.cause;
+    // Prisma wraps a failed query's DriverAdapterError in `meta`, but a failed COMMIT (the transaction
+    // manager's own query) reaches us bare, its driver failure as `cause`.
+    const driver =
+      candidate.meta?.driverAdapterError?.cause ??
+      (candidate.name === "DriverAdapterError" ? (candidate.cause as DriverFailure | undefined) : undefined);
     if (driver?.kind && DRIVER_KINDS.has(driver.kind)) return true;
     if (driver?.code && SQLSTATE.test(driver.code)) return true;
     // FATAL ends the connection itself (refused at connect, shut down, …): never the request's fault.
