@@ -6,7 +6,14 @@ export type { AppErrorCode } from "./lib/errors.ts";
 export { systemClock } from "./lib/clock.ts";
 export type { Clock } from "./lib/clock.ts";
 export { createLocalChangeEvents } from "./lib/events.ts";
-export type { ChangeEvent, ChangeEvents, LocalFanOut } from "./lib/events.ts";
+export type {
+  ChangeEvent,
+  ChangeEvents,
+  LocalFanOut,
+  LocalFanOutOptions,
+  SessionsEnded,
+  StreamSubscriber,
+} from "./lib/events.ts";
 export { pruneTombstones } from "./sync/prune.ts";
 export type { PruneResult } from "./sync/prune.ts";
 export type { AuthRateLimitedAction, AuthRateLimits, AuthState, SessionTransport } from "./context.ts";

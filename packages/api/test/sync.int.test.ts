@@ -196,7 +196,11 @@ describe("revision signals", () => {
     const bob = await userCaller(t.db, { events });
     await newPrompt(alice.caller);
     const abort = new AbortController();
-    const signals = revisionSignals({ db: t.db.prisma, events }, alice.user.id, abort.signal);
+    const signals = revisionSignals(
+      { db: t.db.prisma, events },
+      { userId: alice.user.id, sessionId: alice.ctx.auth!.session.id },
+      abort.signal,
+    );
 
     const first = await signals.next();
     expect(first.value).toBe(1);

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 
-import { createLocalChangeEvents, type ChangeEvent, type ChangeEvents } from "@prompt-booster/api";
+import { createLocalChangeEvents, type ChangeEvent, type ChangeEvents, type SessionsEnded } from "@prompt-booster/api";
 import type { Database } from "@prompt-booster/db";
 
 export const CHANGES_CHANNEL = "prompt_booster_changes";
@@ -11,6 +11,9 @@ export const CHANGES_CHANNEL = "prompt_booster_changes";
 export interface DatabaseChangeEvents extends ChangeEvents {
   /** Resolves once this process is listening (the first time). */
   ready: Promise<void>;
+  /** Resolves once the NOTIFY is sent (or its failure logged); never rejects. */
+  publish(event: ChangeEvent): Promise<void>;
+  publishSessionsEnded(ended: SessionsEnded): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -23,23 +26,30 @@ export interface DatabaseEventsOptions {
   log: Logger;
   /** The longest wait between two reconnection attempts of the LISTEN connection. */
   maxReconnectDelayMs?: number;
+  /** Open streams per user in this process (see LocalFanOutOptions). */
+  maxStreamsPerUser?: number;
 }
 
-interface Payload {
+type WithoutUser<T> = T extends unknown ? Omit<T, "userId"> : never;
+type SessionsPart = WithoutUser<SessionsEnded>;
+
+/** Without a session part (`e`) it is a revision, the only kind older processes understand. */
+type Payload = {
   u: string;
-  r: number;
   /** The publishing process: it has already delivered the event to its own subscribers. */
   o: string;
-}
+} & ({ r: number } | { e: SessionsPart });
 
 export function createDatabaseChangeEvents(db: Database, options: DatabaseEventsOptions): DatabaseChangeEvents {
-  const local = createLocalChangeEvents();
+  const local = createLocalChangeEvents({ maxStreamsPerUser: options.maxStreamsPerUser });
   const origin = randomUUID();
   const { log } = options;
 
   const onPayload = (text: string | undefined) => {
     const payload = parsePayload(text);
-    if (payload && payload.o !== origin) local.emitLocal({ userId: payload.u, revision: payload.r });
+    if (!payload || payload.o === origin) return;
+    if ("r" in payload) local.emitLocal({ userId: payload.u, revision: payload.r });
+    else local.emitSessionsEndedLocal({ ...payload.e, userId: payload.u });
   };
 
   // After a gap in listening, signals may have been missed: tell every subscribed user's devices the
@@ -52,6 +62,8 @@ export function createDatabaseChangeEvents(db: Database, options: DatabaseEvents
       select: { id: true, revision: true },
     });
     for (const user of users) local.emitLocal({ userId: user.id, revision: user.revision });
+    // Sessions may have ended meanwhile too: every stream here re-checks its own.
+    for (const userId of userIds) local.emitSessionsEndedLocal({ userId, allExcept: null });
   };
 
   const listener =
@@ -59,31 +71,48 @@ export function createDatabaseChangeEvents(db: Database, options: DatabaseEvents
       ? listenPglite(db, onPayload)
       : listenPostgres(db, onPayload, { log, resync, maxDelayMs: options.maxReconnectDelayMs ?? 5_000 });
 
+  // $executeRaw: pg_notify returns void, a column type the query path of Prisma's adapters cannot read.
+  const notify = (payload: Payload) =>
+    db.prisma.$executeRaw`SELECT pg_notify(${CHANGES_CHANNEL}, ${JSON.stringify(payload)})`.then(
+      () => undefined,
+      (error: unknown) => log.warn({ err: error, userId: payload.u }, "could not notify other processes of a change"),
+    );
+
+  // This process's streams hear at once; the others through the database. Both are called only after the
+  // commit, so no process can act on a change before it is visible.
   return {
     ready: listener.ready,
     subscribe: local.subscribe,
-    publish(event: ChangeEvent) {
-      // This process's devices hear at once; the others through the database. NOTIFY is sent only now,
-      // after the write committed, so no process can pull before the change is visible.
+    publish(event) {
       local.emitLocal(event);
-      const payload = JSON.stringify({ u: event.userId, r: event.revision, o: origin } satisfies Payload);
-      db.prisma.$queryRaw`SELECT pg_notify(${CHANGES_CHANNEL}, ${payload})`.catch((error: unknown) =>
-        log.warn({ err: error, userId: event.userId }, "could not notify other processes of a change"),
-      );
+      return notify({ u: event.userId, r: event.revision, o: origin });
+    },
+    publishSessionsEnded({ userId, ...ended }) {
+      local.emitSessionsEndedLocal({ userId, ...ended });
+      return notify({ u: userId, e: ended, o: origin });
     },
     close: listener.close,
   };
 }
 
 function parsePayload(text: string | undefined): Payload | null {
+  let value: Record<string, unknown>;
   try {
-    const value = JSON.parse(text ?? "") as Partial<Payload>;
-    return typeof value.u === "string" && typeof value.r === "number" && typeof value.o === "string"
-      ? (value as Payload)
-      : null;
+    value = JSON.parse(text ?? "") as Record<string, unknown>;
   } catch {
     return null;
   }
+  if (typeof value.u !== "string" || typeof value.o !== "string") return null;
+  if (typeof value.r === "number") return value as Payload;
+  return isSessionsEnded(value.e) ? (value as Payload) : null;
+}
+
+function isSessionsEnded(value: unknown): value is SessionsPart {
+  if (typeof value !== "object" || value === null) return false;
+  const e = value as Record<string, unknown>;
+  if ("revoked" in e) return Array.isArray(e.revoked) && e.revoked.every((id) => typeof id === "string");
+  if ("replaced" in e) return typeof e.replaced === "string";
+  return "allExcept" in e && (e.allExcept === null || typeof e.allExcept === "string");
 }
 
 interface Listener {

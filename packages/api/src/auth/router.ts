@@ -47,6 +47,7 @@ const sessionsRouter = router({
     .output(zOkOut)
     .mutation(async ({ ctx, input }) => {
       await auth.revokeSession(ctx.db, ctx.auth.user.id, input.sessionId);
+      ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, revoked: [input.sessionId] });
       if (input.sessionId === ctx.auth.session.id) ctx.transport?.clearSessionCookie();
       return { ok: true as const };
     }),
@@ -71,7 +72,11 @@ export const authRouter = router({
     })
     .input(zRefreshTokenInput)
     .output(zAuthResultOut)
-    .mutation(async ({ ctx, input }) => signedIn(ctx, await auth.refreshToken(deps(ctx), ctx.auth, input?.deviceName))),
+    .mutation(async ({ ctx, input }) => {
+      const result = await auth.refreshToken(deps(ctx), ctx.auth, input?.deviceName);
+      ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, replaced: ctx.auth.session.id });
+      return signedIn(ctx, result);
+    }),
 
   logout: protectedProcedure
     .meta({ openapi: { method: "POST", path: "/auth/logout", tags, protect: true, summary: "End this session" } })
@@ -79,6 +84,7 @@ export const authRouter = router({
     .output(zOkOut)
     .mutation(async ({ ctx }) => {
       await auth.logout(ctx.db, ctx.auth.session.id);
+      ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, revoked: [ctx.auth.session.id] });
       ctx.transport?.clearSessionCookie();
       return { ok: true as const };
     }),
@@ -88,6 +94,7 @@ export const authRouter = router({
     .output(zCountOut)
     .mutation(async ({ ctx }) => {
       const revoked = await auth.logoutAll(ctx.db, ctx.auth.user.id);
+      ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, allExcept: null });
       ctx.transport?.clearSessionCookie();
       return { revoked };
     }),
@@ -104,7 +111,11 @@ export const authRouter = router({
   changePassword: protectedProcedure
     .input(zChangePasswordInput)
     .output(zCountOut)
-    .mutation(async ({ ctx, input }) => ({ revoked: await auth.changePassword(deps(ctx), ctx.auth, input) })),
+    .mutation(async ({ ctx, input }) => {
+      const revoked = await auth.changePassword(deps(ctx), ctx.auth, input);
+      ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, allExcept: ctx.auth.session.id });
+      return { revoked };
+    }),
 
   /** Requires the password; removes the user and every row they own. */
   deleteAccount: protectedProcedure
@@ -112,6 +123,7 @@ export const authRouter = router({
     .output(zOkOut)
     .mutation(async ({ ctx, input }) => {
       await auth.deleteAccount(deps(ctx), ctx.auth, input.password);
+      ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, allExcept: null });
       ctx.transport?.clearSessionCookie();
       return { ok: true as const };
     }),

@@ -4,42 +4,91 @@ export interface ChangeEvent {
   revision: number;
 }
 
+/** Sessions of a user that were deleted, published after the commit. */
+export type SessionsEnded =
+  /** Signed out or revoked: their streams end with UNAUTHORIZED. */
+  | { userId: string; revoked: string[] }
+  /** The token was rotated: its streams end quietly, and the client reconnects with its new token. */
+  | { userId: string; replaced: string }
+  /**
+   * Every session of the user but `allExcept` (null: every one) was deleted. A stream re-checks its session
+   * in the database: one signed in since (on another replica, before this event arrived) keeps its stream.
+   */
+  | { userId: string; allExcept: string | null };
+
+/** One open stream (sync.subscribe), opened by one session of one user. */
+export interface StreamSubscriber {
+  userId: string;
+  sessionId: string;
+  onChange(event: ChangeEvent): void;
+  /** Some sessions of this user ended: the stream decides whether its own is among them. */
+  onSessionsEnded(ended: SessionsEnded): void;
+  /** Closed to make room for a newer stream of the same user: the user has `limit` open here already. */
+  onEvicted(limit: number): void;
+}
+
 /**
- * Tells the user's connected devices that a write committed. Services publish after commit; the sync
- * subscription listens. The server may back it with PostgreSQL LISTEN/NOTIFY to reach other processes.
+ * Tells the user's open streams what committed. Services and procedures publish after commit; the sync
+ * subscription listens. The server backs it with PostgreSQL LISTEN/NOTIFY to reach other processes.
  */
 export interface ChangeEvents {
   publish(event: ChangeEvent): void;
-  /** Returns the unsubscribe function. */
-  subscribe(userId: string, listener: (event: ChangeEvent) => void): () => void;
+  /** Sessions of a user were deleted: their streams end, in every process. */
+  publishSessionsEnded(ended: SessionsEnded): void;
+  /** Returns the unsubscribe function (safe to call twice, and after an eviction). */
+  subscribe(subscriber: StreamSubscriber): () => void;
 }
 
 /** In-process fan-out by user: one map entry per user with connected devices, however many devices. */
 export interface LocalFanOut extends ChangeEvents {
   /** Delivers to this process's subscribers only. */
   emitLocal(event: ChangeEvent): void;
+  /** Tells this process's streams only. */
+  emitSessionsEndedLocal(ended: SessionsEnded): void;
   /** The users that have at least one subscriber here (to re-check after a missed-signal window). */
   subscribedUserIds(): string[];
 }
 
+export interface LocalFanOutOptions {
+  /**
+   * Open streams per user in this process; a newer one closes the oldest (a user opening a new tab keeps
+   * it, and a stream leaked by a crashed client ends). Across processes the cap is per process. Default: none.
+   */
+  maxStreamsPerUser?: number;
+}
+
 /** Changes within this process only. */
-export function createLocalChangeEvents(): LocalFanOut {
-  const listeners = new Map<string, Set<(event: ChangeEvent) => void>>();
+export function createLocalChangeEvents(options: LocalFanOutOptions = {}): LocalFanOut {
+  const maxStreams = options.maxStreamsPerUser ?? Infinity;
+  // A Set keeps insertion order: its first subscriber is the user's oldest stream.
+  const byUser = new Map<string, Set<StreamSubscriber>>();
+  const remove = (subscriber: StreamSubscriber) => {
+    const set = byUser.get(subscriber.userId);
+    if (!set?.delete(subscriber)) return;
+    if (set.size === 0) byUser.delete(subscriber.userId);
+  };
   const emitLocal = (event: ChangeEvent) => {
-    for (const listener of listeners.get(event.userId) ?? []) listener(event);
+    for (const subscriber of byUser.get(event.userId) ?? []) subscriber.onChange(event);
+  };
+  const emitSessionsEndedLocal = (ended: SessionsEnded) => {
+    for (const subscriber of byUser.get(ended.userId) ?? []) subscriber.onSessionsEnded(ended);
   };
   return {
     emitLocal,
+    emitSessionsEndedLocal,
     publish: emitLocal,
-    subscribedUserIds: () => [...listeners.keys()],
-    subscribe(userId, listener) {
-      let set = listeners.get(userId);
-      if (!set) listeners.set(userId, (set = new Set()));
-      set.add(listener);
-      return () => {
-        set.delete(listener);
-        if (set.size === 0 && listeners.get(userId) === set) listeners.delete(userId);
-      };
+    publishSessionsEnded: emitSessionsEndedLocal,
+    subscribedUserIds: () => [...byUser.keys()],
+    subscribe(subscriber) {
+      let set = byUser.get(subscriber.userId);
+      if (!set) byUser.set(subscriber.userId, (set = new Set()));
+      for (const oldest of set) {
+        if (set.size < maxStreams) break;
+        set.delete(oldest);
+        oldest.onEvicted(maxStreams);
+      }
+      set.add(subscriber);
+      return () => remove(subscriber);
     },
   };
 }

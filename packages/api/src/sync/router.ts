@@ -22,9 +22,15 @@ export const syncRouter = router({
   /**
    * Server-sent events: the user's current revision on connect, then each newer one as it commits (from any
    * server process). Each event's id is its revision, so a reconnecting client resumes with Last-Event-ID.
+   * The stream ends with UNAUTHORIZED when its session ends, and with TOO_MANY_REQUESTS when a newer stream
+   * of the user takes its place (see `maxStreamsPerUser`).
    */
   subscribe: protectedProcedure.input(zSubscribeInput).subscription(async function* ({ ctx, signal }) {
-    for await (const revision of revisionSignals(ctx, ctx.auth.user.id, signal)) {
+    for await (const revision of revisionSignals(
+      ctx,
+      { userId: ctx.auth.user.id, sessionId: ctx.auth.session.id },
+      signal,
+    )) {
       yield tracked(String(revision), { revision } satisfies RevisionSignal);
     }
   }),
