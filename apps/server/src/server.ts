@@ -4,8 +4,6 @@ import cors from "@fastify/cors";
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from "@trpc/server/adapters/fastify";
 import Fastify, { type FastifyInstance } from "fastify";
 
-import { fastifyTRPCOpenApiPlugin } from "trpc-to-openapi";
-
 import { appRouter, systemClock, type AppRouter, type ChangeEvents, type Clock } from "@prompt-booster/api";
 import { createDb, migrate, type Database } from "@prompt-booster/db";
 
@@ -16,11 +14,12 @@ import { trackEventStreams } from "./http/event-streams.ts";
 import { trackInFlight } from "./http/drain.ts";
 import { registerHealthRoutes } from "./http/health.ts";
 import { openApiDocument } from "./http/openapi.ts";
-import { registerRestErrorShape } from "./http/rest-errors.ts";
+import { MAX_PATH_LENGTH, sendError, sendNotFound } from "./http/errors.ts";
+import { asTrpcError, registerRestRoutes } from "./http/rest.ts";
+import { RequestLog } from "./http/request-log.ts";
+import { guardRawTrpcInput } from "./http/trpc-raw-input.ts";
 import { startTombstonePruning, type PruneJob } from "./jobs/prune-tombstones.ts";
 import { registerAuthRateLimits } from "./http/rate-limit.ts";
-
-const MAX_PATH_LENGTH = 5_000;
 
 export interface ServerDeps {
   /** Injected in tests to move time by hand. */
@@ -29,6 +28,8 @@ export interface ServerDeps {
   db?: Database;
   /** Change notifications; by default through the database's LISTEN/NOTIFY, so every replica hears them. */
   events?: ChangeEvents;
+  /** Where log lines go (tests read them); standard output by default. */
+  logStream?: NodeJS.WritableStream;
 }
 
 export interface PromptBoosterServer {
@@ -60,32 +61,37 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     logger: {
       level: config.logLevel,
       redact: ["req.headers.authorization", "req.headers.cookie", 'res.headers["set-cookie"]'],
+      ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
+    // One line per request, with the procedure and the real status.
+    logController: new RequestLog(),
     genReqId: (req) => {
       const given = req.headers["x-request-id"];
       return typeof given === "string" && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
     },
     bodyLimit: config.bodyLimitBytes,
     // tRPC batches put every procedure path into one URL segment: "/trpc/a.b,c.d,…".
-    routerOptions: { maxParamLength: MAX_PATH_LENGTH },
+    // "/health/" is "/health": one rule for every path.
+    routerOptions: { maxParamLength: MAX_PATH_LENGTH, ignoreTrailingSlash: true },
     requestTimeout: config.requestTimeoutMs,
     // Slow bodies (slowloris): Node enforces requestTimeout only when it is given to http.createServer
     // (Fastify sets it afterwards, which Node 20 ignores), and checks every second, not every 30 s.
     http: { requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1_000 },
     trustProxy: config.trustProxy,
     return503OnClosing: true,
+    // Errors of the router itself (a path segment over maxParamLength, a malformed URL), in the path's shape.
+    frameworkErrors: (error, request, reply) => sendError(request, reply, asTrpcError(error)),
   });
   const inFlight = trackInFlight(app, (request) => request.headers.accept === "text/event-stream");
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
-  app.setNotFoundHandler((request, reply) => {
-    // A path longer than the router accepts (a tRPC batch far over the limit) is "too long", not "missing".
-    const tooLong = request.url.length > MAX_PATH_LENGTH;
-    return reply.code(tooLong ? 414 : 404).send({
-      code: tooLong ? "URI_TOO_LONG" : "NOT_FOUND",
-      message: tooLong ? "The request path is too long" : `No route for ${request.method} ${request.url.split("?")[0]}`,
-    });
+  app.setNotFoundHandler(sendNotFound);
+  // Errors Fastify finds before a handler runs (a body over the limit, an unreadable one), in the path's shape.
+  app.setErrorHandler((error, request, reply) => {
+    const trpcError = asTrpcError(error);
+    if (trpcError.code === "INTERNAL_SERVER_ERROR") request.log.error({ err: error }, "request failed");
+    return sendError(request, reply, trpcError);
   });
 
   await app.register(cors, {
@@ -119,6 +125,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     rateLimiter,
   });
 
+  guardRawTrpcInput(app, "/trpc");
   await app.register(fastifyTRPCPlugin, {
     prefix: "/trpc",
     trpcOptions: {
@@ -135,16 +142,13 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   });
 
   // The REST paths of the original design, served by the same procedures (their `meta.openapi`).
-  registerRestErrorShape(app, "/api");
   const document = openApiDocument();
   app.get("/api/openapi.json", async () => document);
-  await app.register(fastifyTRPCOpenApiPlugin, {
+  await registerRestRoutes(app, {
     basePath: "/api",
-    router: appRouter,
     createContext,
-    onError({ error, path }: { error: { code: string; cause?: unknown }; path?: string }) {
-      if (error.code === "INTERNAL_SERVER_ERROR")
-        app.log.error({ err: error.cause ?? error, path }, "REST call failed");
+    onInternalError(error, request, procedure) {
+      request.log.error({ err: error.cause ?? error, path: procedure }, "procedure failed");
     },
   });
 

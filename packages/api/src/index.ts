@@ -19,3 +19,4 @@ export type { PruneResult } from "./sync/prune.ts";
 export type { AuthRateLimitedAction, AuthRateLimits, AuthState, SessionTransport } from "./context.ts";
 export { resolveSession } from "./auth/session.ts";
 export { isDatabaseUnavailable, rethrowIfUnavailable } from "./lib/db-errors.ts";
+export { asZodError, findInputProblem } from "./lib/input-guard.ts";

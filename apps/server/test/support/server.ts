@@ -16,7 +16,13 @@ export interface TestServer {
 }
 
 export async function startTestServer(
-  options: { env?: Record<string, string>; clock?: Clock; beforeStart?: (server: PromptBoosterServer) => void } = {},
+  options: {
+    env?: Record<string, string>;
+    clock?: Clock;
+    beforeStart?: (server: PromptBoosterServer) => void;
+    /** Receives the server's log lines (with LOG_LEVEL set in `env`; silent otherwise). */
+    logStream?: NodeJS.WritableStream;
+  } = {},
 ): Promise<TestServer> {
   const testDb = await createTestDb();
   const config = loadConfig({
@@ -27,7 +33,7 @@ export async function startTestServer(
     CORS_ORIGINS: allowedOrigin,
     ...options.env,
   });
-  const server = await buildServer(config, { db: testDb.db, clock: options.clock });
+  const server = await buildServer(config, { db: testDb.db, clock: options.clock, logStream: options.logStream });
   options.beforeStart?.(server);
   const url = await server.start();
   return {
