@@ -71,4 +71,6 @@ export interface ApiContext {
   transport?: SessionTransport;
   /** Set by the HTTP server; see AuthRateLimits. */
   rateLimits?: AuthRateLimits;
+  /** Reports a failure that a procedure answers without throwing (one failed mutation of a push); set by the server. */
+  reportError?: (error: unknown, message: string) => void;
 }

@@ -14,6 +14,8 @@ export type {
   SessionsEnded,
   StreamSubscriber,
 } from "./lib/events.ts";
+export { createImportLimiter } from "./import/limiter.ts";
+export type { ImportLimiter, ImportLimits } from "./import/limiter.ts";
 export { pruneTombstones } from "./sync/prune.ts";
 export type { PruneResult } from "./sync/prune.ts";
 export type { AuthRateLimitedAction, AuthRateLimits, AuthState, SessionTransport } from "./context.ts";

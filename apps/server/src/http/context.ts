@@ -45,6 +45,7 @@ export function createContextFactory({ config, db, clock, events, rateLimiter }:
       },
       transport: cookieTransport(res, cookieName, config.production),
       rateLimits: rateLimiter?.forRequest(req, res),
+      reportError: (error, message) => req.log.error({ err: error }, message),
     };
   };
 }

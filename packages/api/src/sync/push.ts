@@ -7,6 +7,7 @@
 // a version update replayed after its prompt was deleted reports NOT_FOUND — the end state is the same.)
 import { TRPCError } from "@trpc/server";
 
+import { isDatabaseUnavailable } from "../lib/db-errors.ts";
 import { AppError } from "../lib/errors.ts";
 import { jsonEqual } from "../lib/json.ts";
 import type { ServiceDeps } from "../lib/service.ts";
@@ -15,20 +16,35 @@ import * as settings from "../settings/service.ts";
 import * as templates from "../templates/service.ts";
 import type { PushInput, PushMutation, PushOutput, PushResult } from "./schemas.ts";
 
-export async function push(deps: ServiceDeps, userId: string, input: PushInput): Promise<PushOutput> {
+export interface PushDeps extends ServiceDeps {
+  /** Told of a mutation that failed unexpectedly: its result says only "internal error". */
+  reportError?: ((error: unknown, message: string) => void) | undefined;
+}
+
+export async function push(deps: PushDeps, userId: string, input: PushInput): Promise<PushOutput> {
   const results: PushResult[] = [];
   // In order: a later mutation may depend on an earlier one (a version added to a prompt created offline).
   for (const mutation of input.mutations) results.push(await applyOne(deps, userId, mutation));
   return { results };
 }
 
-async function applyOne(deps: ServiceDeps, userId: string, mutation: PushMutation): Promise<PushResult> {
+async function applyOne(deps: PushDeps, userId: string, mutation: PushMutation): Promise<PushResult> {
   const { mutationId } = mutation;
   try {
     const rev = await apply(deps, userId, mutation);
     return { mutationId, status: "applied", rev };
   } catch (error) {
-    if (!(error instanceof TRPCError)) throw error;
+    // An outage stops the whole push (503, retried later: what committed is replay-safe). Any other
+    // unexpected failure is this mutation's alone — its own transaction rolled back — and the rest go on.
+    if (isDatabaseUnavailable(error)) throw error;
+    if (!(error instanceof TRPCError)) {
+      deps.reportError?.(error, `sync.push: mutation ${mutationId} (${mutation.op}) failed`);
+      return {
+        mutationId,
+        status: "error",
+        error: { code: "INTERNAL_SERVER_ERROR", message: "This change could not be applied (a server error)" },
+      };
+    }
     const details = error instanceof AppError ? error.details : undefined;
     const replayed = await alreadyApplied(deps, userId, mutation, error, details);
     if (replayed !== null) return { mutationId, status: "applied", rev: replayed };
