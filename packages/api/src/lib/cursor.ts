@@ -20,7 +20,8 @@ function decodeCursorText(raw: string): string {
 export function zCursor<T extends z.ZodType>(shape: T) {
   return z
     .string()
-    .max(512)
+    // Room for a name-sorted cursor holding a 200-character name that JSON escapes (up to 6 bytes each).
+    .max(2_048)
     .transform((raw, ctx): z.output<T> => {
       let decoded: unknown;
       try {

@@ -4,6 +4,7 @@ import type { Prisma } from "@prompt-booster/db";
 import { page } from "../lib/cursor.ts";
 import { notFound } from "../lib/errors.ts";
 import { groupSelect, toGroup, toVersion, versionSelect } from "../lib/rows.ts";
+import { containsText } from "../lib/search.ts";
 import type { ServiceDeps } from "../lib/service.ts";
 import type { Tx } from "../lib/write.ts";
 import type {
@@ -32,7 +33,7 @@ export async function listPrompts(deps: ServiceDeps, userId: string, input: List
     );
   }
   if (input.q) {
-    const contains = { contains: input.q, mode: "insensitive" } as const;
+    const contains = containsText(input.q);
     filters.push({
       OR: [{ originalPrompt: contains }, { versions: { some: { optimizedPrompt: contains, deletedAt: null } } }],
     });

@@ -4,6 +4,7 @@ import { page } from "../lib/cursor.ts";
 import { AppError, notFound } from "../lib/errors.ts";
 import { jsonEqual } from "../lib/json.ts";
 import { templateSelect, toTemplate, type TemplateRow } from "../lib/rows.ts";
+import { containsText } from "../lib/search.ts";
 import { normaliseTag, type Deleted } from "../lib/schemas.ts";
 import { isUniqueViolation, type ServiceDeps } from "../lib/service.ts";
 import { userWrite, type Tx } from "../lib/write.ts";
@@ -44,7 +45,7 @@ export async function listTemplates(
   if (tags.length > 0) filters.push({ tags: { hasEvery: tags } });
   if (input.category) filters.push({ category: input.category });
   if (input.q) {
-    const contains = { contains: input.q, mode: "insensitive" } as const;
+    const contains = containsText(input.q);
     filters.push({ OR: [{ name: contains }, { description: contains }, { content: contains }] });
   }
   // Keyset pagination: rows after the last one seen, so inserts never shift or repeat a page.
