@@ -1,9 +1,12 @@
-// POST /api/import over real HTTP: the app's example data, a malformed body, and a body far over the limit.
+// POST /api/import over real HTTP: the app's example data, a malformed body, a body far over the limit, and
+// the server's import limit (one at a time here, none waiting).
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { generatedHistory } from "../../../packages/api/test/support/import-payload.ts";
 import { signUp } from "./support/auth.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
@@ -14,7 +17,9 @@ const body = { history: read("history"), templates: read("templates"), settings:
 let t: TestServer;
 beforeAll(async () => {
   // Room for the example files; the 100 MB body below is far past it.
-  t = await startTestServer({ env: { BODY_LIMIT_BYTES: String(2 * 1024 * 1024) } });
+  t = await startTestServer({
+    env: { BODY_LIMIT_BYTES: String(2 * 1024 * 1024), IMPORT_CONCURRENCY: "1", IMPORT_QUEUE_MAX: "0" },
+  });
 });
 afterAll(() => t.close());
 
@@ -29,19 +34,46 @@ const revisionOf = (userId: string) =>
   t.testDb.db.prisma.user.findUniqueOrThrow({ where: { id: userId }, select: { revision: true } });
 
 describe("POST /api/import", () => {
-  it("imports the example files once; a second time changes nothing", async () => {
+  it("imports the example files once; a second time changes nothing and answers the same", async () => {
     const { token, user } = await signUp(t.url);
     const first = await post(token, JSON.stringify(body));
     expect(first.status).toBe(200);
-    const result = (await first.json()) as { created: Record<string, number>; secretsRemoved: string[] };
-    expect(result.created).toEqual({ promptGroups: 2, promptVersions: 4, templates: 0, settings: 1 });
+    const result = (await first.json()) as { imported: Record<string, number>; secretsRemoved: string[] };
+    expect(result.imported).toEqual({ promptGroups: 2, promptVersions: 4, templates: 0, settings: 1 });
     expect(result.secretsRemoved).toHaveLength(3);
     const after = await revisionOf(user.id);
 
     const second = await post(token, JSON.stringify(body));
     expect(second.status).toBe(200);
-    expect(((await second.json()) as { revision: number | null }).revision).toBeNull();
+    expect(await second.json()).toEqual(result);
     expect(await revisionOf(user.id)).toEqual(after);
+  });
+
+  it("while a ~1 MB import runs, refuses another with 429 (no queue here) and still serves other users", async () => {
+    const importer = await signUp(t.url);
+    const second = await signUp(t.url);
+    const other = await signUp(t.url);
+    const finished: string[] = [];
+    const large = JSON.stringify({ history: generatedHistory(250, 3, "e2e") });
+    const running = post(importer.token, large).then((response) => {
+      finished.push("import");
+      return response;
+    });
+    // Under way once its first batch is visible; then the others ask.
+    while ((await t.testDb.db.prisma.promptGroup.count({ where: { userId: importer.user.id } })) === 0) await sleep(5);
+    const refused = await post(second.token, JSON.stringify(body));
+    finished.push("refused");
+    const settings = await fetch(`${t.url}/api/settings`, { headers: { authorization: `Bearer ${other.token}` } });
+    finished.push("settings");
+
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ code: "TOO_MANY_REQUESTS" });
+    expect(settings.status).toBe(200);
+    expect((await running).status).toBe(200);
+    expect(finished).toEqual(["refused", "settings", "import"]);
+    expect(await t.testDb.db.prisma.promptVersion.count({ where: { userId: importer.user.id } })).toBe(750);
+    // Its turn is free again.
+    expect((await post(second.token, JSON.stringify(body))).status).toBe(200);
   });
 
   it("answers a malformed body with 400 naming the field, and writes nothing", async () => {

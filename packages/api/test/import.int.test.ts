@@ -1,11 +1,16 @@
 import fs from "node:fs";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb } from "@prompt-booster/db";
 import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
 
-import { importedId, uuidV5 } from "../src/import/service.ts";
-import { userCaller } from "./support/context.ts";
+import { importedId, uuidV5 } from "../src/import/items.ts";
+import { createImportLimiter } from "../src/import/limiter.ts";
+import type { ImportOutput } from "../src/import/schemas.ts";
+import { manualClock, userCaller } from "./support/context.ts";
 import { expectError } from "./support/errors.ts";
+import { generatedHistory } from "./support/import-payload.ts";
 
 // Copies of shared/client-shapes: what the app keeps in localStorage today.
 const fixture = (name: string) =>
@@ -46,7 +51,7 @@ describe("import.localData", () => {
     const { caller, user } = await userCaller(t.db);
     const result = await caller.import.localData({ history, templates, settings });
 
-    expect(result.created).toEqual({ promptGroups: 2, promptVersions: 4, templates: 0, settings: 1 });
+    expect(result.imported).toEqual({ promptGroups: 2, promptVersions: 4, templates: 0, settings: 1 });
     // The example's templates are the app's built-ins, unedited: nothing of the user's own to keep.
     expect(result.skipped.map((s) => [s.kind, s.legacyId])).toEqual(
       Object.keys(templates).map((id) => ["template", id]),
@@ -78,15 +83,13 @@ describe("import.localData", () => {
     expect(order.indexOf(`promptGroup:${group.id}`)).toBeLessThan(order.indexOf(`promptVersion:${edit.id}`));
   });
 
-  it("changes nothing when the same data is imported again", async () => {
+  it("changes nothing when the same data is imported again, and answers the same", async () => {
     const { caller, user } = await userCaller(t.db);
-    await caller.import.localData({ history, templates, settings });
+    const first = await caller.import.localData({ history, templates, settings });
     const before = await stateOf(user.id);
 
     const again = await caller.import.localData({ history, templates, settings });
-    expect(again.created).toEqual({ promptGroups: 0, promptVersions: 0, templates: 0, settings: 0 });
-    expect(again.unchanged).toEqual({ promptGroups: 2, promptVersions: 4, templates: 0, settings: 1 });
-    expect(again.revision).toBeNull();
+    expect(again).toEqual(first);
     expect(await stateOf(user.id)).toEqual(before);
   });
 
@@ -107,8 +110,8 @@ describe("import.localData", () => {
     const bob = await userCaller(t.db);
     const a = await alice.caller.import.localData({ templates: mine });
     const b = await bob.caller.import.localData({ templates: mine });
-    expect(a.created.templates).toBe(2);
-    expect(b.created.templates).toBe(2);
+    expect(a.imported.templates).toBe(2);
+    expect(b.imported.templates).toBe(2);
     const aliceRows = await t.db.prisma.template.findMany({ where: { userId: alice.user.id } });
     const bobRows = await t.db.prisma.template.findMany({ where: { userId: bob.user.id } });
     expect(aliceRows.map((r) => r.id).filter((id) => bobRows.some((row) => row.id === id))).toEqual([]);
@@ -120,7 +123,7 @@ describe("import.localData", () => {
 
   it("imports versions made locally after an earlier import, moving the group's latest number", async () => {
     const { caller, user } = await userCaller(t.db);
-    await caller.import.localData({ history });
+    const first = await caller.import.localData({ history });
     const later = structuredClone(history);
     const groupId = Object.keys(later.groups)[0]!;
     const versions = later.versions[groupId];
@@ -128,7 +131,9 @@ describe("import.localData", () => {
     later.groups[groupId].currentVersionNumber = 4;
 
     const result = await caller.import.localData({ history: later });
-    expect(result.created).toMatchObject({ promptGroups: 0, promptVersions: 1 });
+    expect(result.imported).toMatchObject({ promptGroups: 2, promptVersions: 5 });
+    // The new version and the group's new latest number: two revisions.
+    expect(result.revision).toBe(first.revision + 2);
     const group = await t.db.prisma.promptGroup.findUniqueOrThrow({
       where: { id: importedId(user.id, "group", groupId) },
     });
@@ -188,5 +193,104 @@ describe("import.localData", () => {
         expect(await stateOf(user.id)).toEqual(before);
       });
     }
+  });
+});
+
+/** A user's rows without what differs between users (ids, owner) or comes from the database's clock. */
+async function contentOf(userId: string) {
+  const { revision, groups, versions, templates: rows, settings: settingsRows } = await stateOf(userId);
+  const strip = <T extends { rev: number }>(items: T[], ...keys: string[]) =>
+    items
+      .sort((a, b) => a.rev - b.rev)
+      .map((item) => Object.fromEntries(Object.entries(item).filter(([key]) => !keys.includes(key))));
+  return {
+    revision,
+    groups: strip(groups, "id", "userId"),
+    versions: strip(versions, "id", "userId", "groupId"),
+    templates: strip(rows, "id", "userId"),
+    settings: strip(settingsRows, "id", "userId", "createdAt", "updatedAt"),
+  };
+}
+
+/** An answer without the server ids, which are per user. */
+const withoutIds = (answer: ImportOutput) => ({
+  ...answer,
+  skipped: answer.skipped.map(({ id: _id, ...item }) => item),
+  errors: answer.errors.map(({ id: _id, ...item }) => item),
+});
+
+describe("import.localData, several at once", () => {
+  // Several batches of rows, templates of the user's own, settings: every kind of row an import writes.
+  const payload = () => ({
+    history: generatedHistory(150, 2, "race"),
+    templates: {
+      ...templates,
+      "my-template": {
+        id: "my-template",
+        name: "My reviewer",
+        content: "Review the code",
+        metadata: { lastModified: 1760000000000, templateType: "custom" },
+      },
+    },
+    settings,
+  });
+
+  it("two (or three) imports of one payload at once both succeed, answering and writing as one after the other", async () => {
+    const clock = manualClock();
+    const racing = await userCaller(t.db, { clock });
+    const answers = await Promise.all([1, 2, 3].map(() => racing.caller.import.localData(payload())));
+
+    const alone = await userCaller(t.db, { clock });
+    const first = await alone.caller.import.localData(payload());
+    expect(await alone.caller.import.localData(payload())).toEqual(first);
+
+    expect(answers[1]).toEqual(answers[0]);
+    expect(answers[2]).toEqual(answers[0]);
+    expect(withoutIds(answers[0]!)).toEqual(withoutIds(first));
+    expect(first.imported).toEqual({ promptGroups: 150, promptVersions: 300, templates: 1, settings: 1 });
+    // The same rows, with the same revisions, as the user who imported alone.
+    expect(await contentOf(racing.user.id)).toEqual(await contentOf(alone.user.id));
+    expect(await racing.caller.import.localData(payload())).toEqual(answers[0]);
+  });
+
+  it("lets another user's settings.get through while imports run, even with more imports than connections", async () => {
+    // PostgreSQL: a pool of 2 connections and 3 imports. PGlite: its one connection, shared by everything.
+    const small = t.url ? await createDb({ databaseUrl: t.url, dataDir: "", pool: { max: 2 } }) : t.db;
+    try {
+      const importLimiter = createImportLimiter({ concurrency: 1, queueMax: 10 });
+      const importers = await Promise.all([1, 2, 3].map(() => userCaller(small, { importLimiter })));
+      const other = await userCaller(small);
+      const big = { history: generatedHistory(200, 2, "big") };
+      const finished: string[] = [];
+      const imports = importers.map(({ caller }, index) =>
+        caller.import.localData(big).then(() => finished.push(`import ${index}`)),
+      );
+      // Once an import is under way (its first rows are visible), the other user asks for their settings.
+      const importerIds = importers.map(({ user }) => user.id);
+      while ((await t.db.prisma.promptGroup.count({ where: { userId: { in: importerIds } } })) === 0) await sleep(5);
+      await other.caller.settings.get();
+      finished.push("settings.get");
+      await Promise.all(imports);
+      expect(finished[0]).toBe("settings.get");
+    } finally {
+      if (small !== t.db) await small.close();
+    }
+  });
+
+  it("refuses an import with TOO_MANY_REQUESTS while the queue is full, writing nothing", async () => {
+    const importLimiter = createImportLimiter({ concurrency: 1, queueMax: 1 });
+    const { caller, user } = await userCaller(t.db, { importLimiter });
+    let finish!: () => void;
+    const running = importLimiter.run(() => new Promise<void>((resolve) => (finish = resolve)));
+    const queued = importLimiter.run(async () => "queued ran");
+
+    const refused = await expectError(caller.import.localData({ history }), "TOO_MANY_REQUESTS");
+    expect(refused.message).toMatch(/busy with other imports/);
+    expect((await stateOf(user.id)).groups).toEqual([]);
+
+    finish();
+    await running;
+    expect(await queued).toBe("queued ran");
+    expect((await caller.import.localData({ history })).imported.promptGroups).toBe(2);
   });
 });

@@ -1,6 +1,7 @@
 import type { CreateFastifyContextOptions } from "@trpc/server/adapters/fastify";
 
 import {
+  createImportLimiter,
   resolveSession,
   rethrowIfUnavailable,
   type ApiContext,
@@ -25,6 +26,7 @@ interface ContextDeps {
 export function createContextFactory({ config, db, clock, events, rateLimiter }: ContextDeps) {
   const apiConfig = { production: config.production, corsOrigins: config.corsOrigins };
   const cookieName = sessionCookieName(config);
+  const importLimiter = createImportLimiter(config.imports);
   return async ({ req, res }: Pick<CreateFastifyContextOptions, "req" | "res">): Promise<ApiContext> => {
     const presented = readSessionToken(req, cookieName);
     // A database outage while resolving the session is a 503, like one inside a procedure.
@@ -46,6 +48,7 @@ export function createContextFactory({ config, db, clock, events, rateLimiter }:
       transport: cookieTransport(res, cookieName, config.production),
       rateLimits: rateLimiter?.forRequest(req, res),
       reportError: (error, message) => req.log.error({ err: error }, message),
+      importLimiter,
     };
   };
 }

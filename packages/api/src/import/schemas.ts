@@ -206,16 +206,19 @@ const zItemRef = z.object({
 });
 
 export const zImportOutput = z.object({
-  created: zCounts,
-  /** Already imported, identical: a repeated import changes nothing. */
-  unchanged: zCounts,
+  /**
+   * Items of this payload that are on the server as sent: written now, or found from an earlier import of
+   * the same data (or a concurrent one). So the answer is the same however often, and however
+   * concurrently, one payload is imported.
+   */
+  imported: zCounts,
   /** Left out on purpose, each with the reason (an unedited built-in template, a row deleted since). */
   skipped: z.array(zItemRef.extend({ reason: z.string() })),
   /** Items that could not be imported, each with the reason (the rest was). */
   errors: z.array(zItemRef.extend({ message: z.string() })),
   /** Where provider API keys were found and left out: they are never stored in plain text. */
   secretsRemoved: z.array(z.string()),
-  /** The revision of the last row written (sync pulls past it), or null when nothing was written. */
-  revision: z.number().int().nullable(),
+  /** The user's revision once every item was in place: a device that has pulled up to it has them all. */
+  revision: z.number().int(),
 });
 export type ImportOutput = z.infer<typeof zImportOutput>;

@@ -1,348 +1,250 @@
-// import.localData: the app's localStorage data → ordinary synced rows, in one transaction, idempotently.
-import { createHash } from "node:crypto";
-
-import type { Prisma } from "@prompt-booster/db";
-
+// import.localData: the app's localStorage data → ordinary synced rows, idempotently, in short batches.
+//
+// Each batch is its own transaction: it locks the user's row, looks at what is already there, writes only
+// what is missing (taking one revision per row) and commits. So an import never holds a connection, or the
+// user's lock, for more than one batch; other requests (on PGlite, every other request) run in between;
+// an import cut short leaves whole batches behind and a retry finishes it; and two imports of one payload
+// at once each find what the other wrote, and answer alike.
 import { jsonEqual } from "../lib/json.ts";
-import { normaliseTag } from "../lib/schemas.ts";
 import type { ServiceDeps } from "../lib/service.ts";
-import { takeRevisions, type Tx } from "../lib/write.ts";
-import { zLanguage, zSettingsData } from "../settings/schemas.ts";
-import type { ImportCounts, ImportInput, ImportOutput, LegacySettings, LegacyTemplate } from "./schemas.ts";
+import { lockUserRevision, takeRevisions, type Tx } from "../lib/write.ts";
+import {
+  importItems,
+  type GroupItem,
+  type ImportItem,
+  type SettingsItem,
+  type TemplateItem,
+  type VersionItem,
+} from "./items.ts";
+import type { ImportInput, ImportOutput } from "./schemas.ts";
 
-/** The namespace of every user's import namespace (a fixed random UUID: changing it would re-import everything). */
-const IMPORT_NAMESPACE = "5f0b8a4e-2d7c-4a8e-9a51-3c9d2f6b7e10";
+export { importedId, uuidV5 } from "./items.ts";
 
-/** RFC 9562 UUIDv5: SHA-1 of namespace and name, with the version and variant bits set. */
-export function uuidV5(name: string, namespace: string): string {
-  const hash = createHash("sha1")
-    .update(Buffer.from(namespace.replace(/-/g, ""), "hex"))
-    .update(name, "utf8")
-    .digest();
-  hash[6] = (hash[6]! & 0x0f) | 0x50;
-  hash[8] = (hash[8]! & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-/** Legacy id → server id: stable for one user (a re-import finds its rows), different for every user. */
-export function importedId(userId: string, kind: "group" | "version" | "template", legacyId: string): string {
-  return uuidV5(`${kind}:${legacyId}`, uuidV5(userId, IMPORT_NAMESPACE));
-}
-
-const zeroCounts = (): ImportCounts => ({ promptGroups: 0, promptVersions: 0, templates: 0, settings: 0 });
-const SECRET_KEY = /^api[-_]?key$/i;
+/** Rows per transaction: small enough that a batch takes tens of milliseconds, large enough to be cheap. */
+const BATCH_ROWS = 100;
+/** And text per transaction, for payloads of few but long prompts. */
+const BATCH_CHARS = 200_000;
 
 export async function importLocalData(deps: ServiceDeps, userId: string, input: ImportInput): Promise<ImportOutput> {
   const result: ImportOutput = {
-    created: zeroCounts(),
-    unchanged: zeroCounts(),
+    imported: { promptGroups: 0, promptVersions: 0, templates: 0, settings: 0 },
     skipped: [],
     errors: [],
     secretsRemoved: [],
-    revision: null,
+    revision: 0,
   };
-  const settings = input.settings ? settingsRow(input.settings, result) : null;
-
-  const revision = await deps.db.$transaction(
-    async (tx) => {
-      const writes: ((rev: () => number) => Promise<unknown>)[] = [];
-      if (input.history) await planHistory(tx, userId, input.history, result, writes);
-      if (input.templates) await planTemplates(tx, userId, input.templates, result, writes, deps.clock.now());
-      if (settings) await planSettings(tx, userId, settings, result, writes);
-      if (writes.length === 0) return null;
-      // One revision per row, in order (a group before its versions), under the user's row lock.
-      let next = await takeRevisions(tx, userId, writes.length);
-      for (const write of writes) await write(() => next++);
-      return next - 1;
-    },
-    { timeout: 120_000 },
-  );
-  result.revision = revision;
-  if (revision !== null) deps.events.publish({ userId, revision });
+  const items = importItems(userId, input, deps.clock.now(), result);
+  let lastWritten: number | null = null;
+  try {
+    let revision: number | null = null;
+    for (const batch of batches(items)) {
+      const outcome = await deps.db.$transaction((tx) => writeBatch(tx, userId, batch));
+      batch.forEach((item, index) => record(result, item, outcome.outcomes[index]!));
+      revision = outcome.revision;
+      if (outcome.wrote) lastWritten = outcome.revision;
+      // PGlite runs in this thread and answers through promises alone: without a turn of the event loop
+      // here, back-to-back batches would keep every other request (even reading its socket) waiting.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    result.revision =
+      revision ??
+      (await deps.db.user.findUniqueOrThrow({ where: { id: userId }, select: { revision: true } })).revision;
+  } finally {
+    // Also after a failed batch: the ones before it are committed, and devices should pull them.
+    if (lastWritten !== null) deps.events.publish({ userId, revision: lastWritten });
+  }
   return result;
 }
 
-type Writes = ((rev: () => number) => Promise<unknown>)[];
+function* batches(items: ImportItem[]): Generator<ImportItem[]> {
+  let batch: ImportItem[] = [];
+  let chars = 0;
+  for (const item of items) {
+    const size = item.kind === "settings" ? JSON.stringify(item.fields).length : textLength(item.row);
+    if (batch.length > 0 && (batch.length >= BATCH_ROWS || chars + size > BATCH_CHARS)) {
+      yield batch;
+      batch = [];
+      chars = 0;
+    }
+    batch.push(item);
+    chars += size;
+  }
+  if (batch.length > 0) yield batch;
+}
 
-async function planHistory(
-  tx: Tx,
-  userId: string,
-  history: NonNullable<ImportInput["history"]>,
-  result: ImportOutput,
-  writes: Writes,
-) {
-  const groups = Object.values(history.groups);
-  const groupIds = groups.map((group) => importedId(userId, "group", group.id));
-  const existingGroups = new Map(
-    (
-      await tx.promptGroup.findMany({
+function textLength(row: object): number {
+  let length = 0;
+  for (const value of Object.values(row)) {
+    if (typeof value === "string") length += value.length;
+    else if (value && typeof value === "object" && !(value instanceof Date)) length += JSON.stringify(value).length;
+  }
+  return length;
+}
+
+type Outcome = { kind: "imported" } | { kind: "skipped"; reason: string } | { kind: "error"; message: string };
+
+interface BatchOutcome {
+  /** The user's revision when the batch committed. */
+  revision: number;
+  wrote: boolean;
+  /** One per item of the batch, in order. */
+  outcomes: Outcome[];
+}
+
+const DELETED = "deleted on the server since it was imported";
+
+/** Writes what of `batch` is missing, under the user's row lock, and tells what became of each item. */
+async function writeBatch(tx: Tx, userId: string, batch: ImportItem[]): Promise<BatchOutcome> {
+  // Before reading: what this batch finds then stays true until it commits, whoever else is importing.
+  const revision = await lockUserRevision(tx, userId);
+  const found = await readExisting(tx, userId, batch);
+
+  const newGroups: GroupItem[] = [];
+  const newVersions: VersionItem[] = [];
+  const newTemplates: TemplateItem[] = [];
+  /** Groups whose latest number moves up with a version added now (group id → number). */
+  const raised = new Map<string, number>();
+  let newSettings: SettingsItem | null = null;
+
+  const outcomes = batch.map((item): Outcome => {
+    switch (item.kind) {
+      case "promptGroup": {
+        const group = found.groups.get(item.id);
+        if (group?.deletedAt) return { kind: "skipped", reason: DELETED };
+        if (!group) {
+          newGroups.push(item);
+          found.groups.set(item.id, { deletedAt: null, currentVersionNumber: item.latestNumber });
+        }
+        return { kind: "imported" };
+      }
+      case "promptVersion": {
+        const group = found.groups.get(item.groupId);
+        // Only if the group vanished between batches (a tombstone pruned meanwhile).
+        if (!group) return { kind: "error", message: "its prompt is no longer on the server" };
+        if (group.deletedAt) return { kind: "skipped", reason: "its prompt was deleted" };
+        const version = found.versions.get(item.id);
+        if (version) return version.deletedAt ? { kind: "skipped", reason: DELETED } : { kind: "imported" };
+        if (found.numbers.has(`${item.groupId}:${item.number}`)) {
+          return { kind: "error", message: `version ${item.number} of this prompt already exists on the server` };
+        }
+        newVersions.push(item);
+        if (group.currentVersionNumber < item.latestNumber) {
+          // Versions made locally after an earlier import: the group's latest number moves with them.
+          group.currentVersionNumber = item.latestNumber;
+          raised.set(item.groupId, item.latestNumber);
+        }
+        return { kind: "imported" };
+      }
+      case "template": {
+        const template = found.templates.get(item.id);
+        if (!template) {
+          newTemplates.push(item);
+          return { kind: "imported" };
+        }
+        if (template.deletedAt) return { kind: "skipped", reason: DELETED };
+        const same =
+          template.name === item.row.name &&
+          template.content === item.row.content &&
+          jsonEqual(template.metadata, item.row.metadata);
+        return same
+          ? { kind: "imported" }
+          : { kind: "error", message: "changed on the server since it was imported; the server copy was kept" };
+      }
+      case "settings": {
+        if (!found.settingsMatch(item)) newSettings = item;
+        return { kind: "imported" };
+      }
+    }
+  });
+
+  const settings = newSettings as SettingsItem | null;
+  const count = newGroups.length + newVersions.length + raised.size + newTemplates.length + (settings ? 1 : 0);
+  if (count === 0) return { revision, wrote: false, outcomes };
+
+  // Groups before their versions, so a device pulling in revision order never sees a version without its group.
+  let next = await takeRevisions(tx, userId, count);
+  const withRev = <R extends object>(items: { row: R }[]) => items.map((item) => ({ ...item.row, rev: next++ }));
+  if (newGroups.length > 0) await tx.promptGroup.createMany({ data: withRev(newGroups) });
+  if (newVersions.length > 0) await tx.promptVersion.createMany({ data: withRev(newVersions) });
+  for (const [id, currentVersionNumber] of raised) {
+    await tx.promptGroup.update({ where: { id }, data: { currentVersionNumber, rev: next++ } });
+  }
+  if (newTemplates.length > 0) await tx.template.createMany({ data: withRev(newTemplates) });
+  if (settings) {
+    const rev = next++;
+    await tx.userSettings.upsert({
+      where: { userId },
+      create: { userId, ...settings.fields, rev },
+      update: { ...settings.fields, deletedAt: null, rev },
+    });
+  }
+  return { revision: revision + count, wrote: true, outcomes };
+}
+
+/** What of the batch's rows (and of the groups its versions belong to) the user already has. */
+async function readExisting(tx: Tx, userId: string, batch: ImportItem[]) {
+  const ofKind = <K extends ImportItem["kind"]>(kind: K) =>
+    batch.filter((item): item is Extract<ImportItem, { kind: K }> => item.kind === kind);
+  const versions = ofKind("promptVersion");
+  const templates = ofKind("template");
+  const groupIds = [...new Set([...ofKind("promptGroup").map((g) => g.id), ...versions.map((v) => v.groupId)])];
+  const versionGroupIds = [...new Set(versions.map((v) => v.groupId))];
+
+  const groupRows = groupIds.length
+    ? await tx.promptGroup.findMany({
         where: { id: { in: groupIds }, userId },
         select: { id: true, deletedAt: true, currentVersionNumber: true },
       })
-    ).map((row) => [row.id, row]),
-  );
-  const legacyVersions = Object.values(history.versions).flat();
-  const existingVersions = new Map(
-    (
-      await tx.promptVersion.findMany({
-        where: { id: { in: legacyVersions.map((v) => importedId(userId, "version", v.id)) }, userId },
-        select: { id: true, deletedAt: true, number: true, optimizedPrompt: true, groupId: true },
+    : [];
+  const versionRows = versions.length
+    ? await tx.promptVersion.findMany({
+        where: { id: { in: versions.map((v) => v.id) }, userId },
+        select: { id: true, deletedAt: true },
       })
-    ).map((row) => [row.id, row]),
-  );
-  const takenNumbers = await tx.promptVersion.findMany({
-    where: { groupId: { in: [...existingGroups.keys()] } },
-    select: { groupId: true, number: true, id: true },
-  });
-
-  for (const group of groups) {
-    const id = importedId(userId, "group", group.id);
-    const versions = (history.versions[group.id] ?? []).slice().sort((a, b) => a.number - b.number);
-    const existing = existingGroups.get(id);
-    if (existing?.deletedAt) {
-      result.skipped.push({
-        kind: "promptGroup",
-        legacyId: group.id,
-        id,
-        reason: "deleted on the server since it was imported",
-      });
-      for (const version of versions) {
-        const versionId = importedId(userId, "version", version.id);
-        result.skipped.push({
-          kind: "promptVersion",
-          legacyId: version.id,
-          id: versionId,
-          reason: "its prompt was deleted",
-        });
-      }
-      continue;
-    }
-    const maxNumber = Math.max(group.currentVersionNumber, ...versions.map((v) => v.number), 0);
-    if (existing) result.unchanged.promptGroups++;
-    else {
-      result.created.promptGroups++;
-      writes.push((rev) =>
-        tx.promptGroup.create({
-          data: {
-            id,
-            userId,
-            originalPrompt: group.originalPrompt,
-            currentVersionNumber: maxNumber,
-            status: group.status,
-            rev: rev(),
-            createdAt: new Date(group.createdAt),
-            updatedAt: new Date(group.updatedAt),
-          },
-        }),
-      );
-    }
-
-    let addedToExisting = false;
-    for (const version of versions) {
-      const versionId = importedId(userId, "version", version.id);
-      const ref = { kind: "promptVersion" as const, legacyId: version.id, id: versionId };
-      const found = existingVersions.get(versionId);
-      if (found) {
-        if (found.deletedAt) result.skipped.push({ ...ref, reason: "deleted on the server since it was imported" });
-        else result.unchanged.promptVersions++;
-        continue;
-      }
-      const clash = takenNumbers.find(
-        (row) => row.groupId === id && row.number === version.number && row.id !== versionId,
-      );
-      if (clash) {
-        result.errors.push({
-          ...ref,
-          message: `version ${version.number} of this prompt already exists on the server`,
-        });
-        continue;
-      }
-      result.created.promptVersions++;
-      addedToExisting ||= existing !== undefined;
-      const at = new Date(version.timestamp);
-      writes.push((rev) =>
-        tx.promptVersion.create({
-          data: {
-            id: versionId,
-            groupId: id,
-            userId,
-            number: version.number,
-            originalPrompt: version.originalPrompt,
-            optimizedPrompt: version.optimizedPrompt,
-            reasoning: version.reasoning ?? null,
-            iterationDirection: version.iterationDirection ?? null,
-            modelId: version.modelId,
-            provider: version.provider,
-            modelName: version.modelName,
-            status: version.status,
-            favorite: version.favorite ?? false,
-            tags: [...new Set((version.tags ?? []).map(normaliseTag).filter(Boolean))],
-            timestamp: at,
-            rev: rev(),
-            createdAt: at,
-            updatedAt: at,
-          },
-        }),
-      );
-    }
-    if (existing && addedToExisting) {
-      // Versions made locally after an earlier import: the group's latest number moves with them.
-      writes.push((rev) =>
-        tx.promptGroup.update({
-          where: { id },
-          data: { currentVersionNumber: Math.max(existing.currentVersionNumber, maxNumber), rev: rev() },
-        }),
-      );
-    }
-  }
-}
-
-/** A built-in template counts as the user's own once they saved it (its updatedAt is past its release). */
-function isUneditedBuiltin(template: LegacyTemplate): boolean {
-  if (template.isBuiltin !== true) return false;
-  const released = template.metadata.lastModified ?? template.createdAt ?? 0;
-  return template.updatedAt === undefined || template.updatedAt <= released;
-}
-
-async function planTemplates(
-  tx: Tx,
-  userId: string,
-  templates: NonNullable<ImportInput["templates"]>,
-  result: ImportOutput,
-  writes: Writes,
-  now: Date,
-) {
-  const wanted = Object.values(templates).map((template) => ({
-    template,
-    id: importedId(userId, "template", template.id),
-  }));
-  const existing = new Map(
-    (
-      await tx.template.findMany({
-        where: { id: { in: wanted.map((w) => w.id) }, userId },
+    : [];
+  const numberRows = versions.length
+    ? await tx.promptVersion.findMany({
+        where: { groupId: { in: versionGroupIds }, number: { in: [...new Set(versions.map((v) => v.number))] } },
+        select: { groupId: true, number: true },
+      })
+    : [];
+  const templateRows = templates.length
+    ? await tx.template.findMany({
+        where: { id: { in: templates.map((t) => t.id) }, userId },
         select: { id: true, deletedAt: true, name: true, content: true, metadata: true },
       })
-    ).map((row) => [row.id, row]),
-  );
-  for (const { template, id } of wanted) {
-    const ref = { kind: "template" as const, legacyId: template.id, id };
-    if (isUneditedBuiltin(template)) {
-      result.skipped.push({ ...ref, reason: "a built-in template the app ships; only edited ones are imported" });
-      continue;
-    }
-    const { isBuiltin: _b, createdAt, updatedAt, id: _id, name, content, metadata, ...extra } = template;
-    const data = { name, content, metadata: { ...extra, ...metadata, importedFrom: template.id } };
-    const found = existing.get(id);
-    if (found?.deletedAt) {
-      result.skipped.push({ ...ref, reason: "deleted on the server since it was imported" });
-      continue;
-    }
-    if (found) {
-      if (found.name === data.name && found.content === data.content && jsonEqual(found.metadata, data.metadata)) {
-        result.unchanged.templates++;
-      } else {
-        result.errors.push({
-          ...ref,
-          message: "changed on the server since it was imported; the server copy was kept",
-        });
-      }
-      continue;
-    }
-    result.created.templates++;
-    const created = new Date(createdAt ?? metadata.lastModified ?? now.getTime());
-    writes.push((rev) =>
-      tx.template.create({
-        data: {
-          id,
-          userId,
-          ...data,
-          metadata: data.metadata as Prisma.InputJsonObject,
-          description: metadata.description ?? null,
-          category: metadata.templateType ?? null,
-          rev: rev(),
-          createdAt: created,
-          updatedAt: new Date(updatedAt ?? metadata.lastModified ?? created.getTime()),
-        },
-      }),
-    );
-  }
-}
+    : [];
+  const settingsRow = batch.some((item) => item.kind === "settings")
+    ? await tx.userSettings.findUnique({ where: { userId } })
+    : null;
 
-interface SettingsRow {
-  theme?: string;
-  language?: string;
-  defaultModel?: string | null;
-  settingsData: Record<string, unknown>;
-}
-
-/** The app's settings keys → the settings row; API keys are left out (and reported). */
-function settingsRow(settings: LegacySettings, result: ImportOutput): SettingsRow | null {
-  const { "my-app-theme": theme, i18nextLng, ...rest } = settings;
-  const settingsData = stripSecrets(rest, "", result.secretsRemoved) as Record<string, unknown>;
-  const language = i18nextLng === undefined ? undefined : zLanguage.safeParse(i18nextLng);
-  if (language && !language.success) {
-    result.errors.push({ kind: "settings", legacyId: "i18nextLng", message: "is not a language tag; left as it was" });
-  }
-  const checked = zSettingsData.safeParse(settingsData);
-  if (!checked.success) {
-    result.errors.push({
-      kind: "settings",
-      legacyId: "settings",
-      message: `cannot be stored: ${checked.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`).join("; ")}`,
-    });
-    return null;
-  }
-  const modelSettings = settingsData["model-settings"] as { state?: { activeModel?: unknown } } | undefined;
-  const activeModel = modelSettings?.state?.activeModel;
   return {
-    theme,
-    language: language?.success ? language.data : undefined,
-    defaultModel: typeof activeModel === "string" ? activeModel.slice(0, 200) : undefined,
-    settingsData: checked.data,
+    groups: new Map<string, { deletedAt: Date | null; currentVersionNumber: number }>(
+      groupRows.map(({ id, ...row }) => [id, row]),
+    ),
+    versions: new Map(versionRows.map((row) => [row.id, row])),
+    /** `groupId:number` of every version row holding a number this batch brings. */
+    numbers: new Set(numberRows.map((row) => `${row.groupId}:${row.number}`)),
+    templates: new Map(templateRows.map((row) => [row.id, row])),
+    settingsMatch(item: SettingsItem): boolean {
+      if (!settingsRow || settingsRow.deletedAt) return false;
+      return Object.entries(item.fields).every(([key, value]) =>
+        jsonEqual(settingsRow[key as keyof typeof settingsRow] ?? null, value ?? null),
+      );
+    },
   };
 }
 
-function stripSecrets(value: unknown, path: string, removed: string[]): unknown {
-  if (Array.isArray(value)) return value.map((item, index) => stripSecrets(item, `${path}.${index}`, removed));
-  if (!value || typeof value !== "object") return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    const at = path ? `${path}.${key}` : key;
-    if (SECRET_KEY.test(key)) {
-      if (typeof item === "string" && item.length > 0) removed.push(at);
-      continue;
-    }
-    out[key] = stripSecrets(item, at, removed);
-  }
-  return out;
+function record(result: ImportOutput, item: ImportItem, outcome: Outcome) {
+  const ref = { kind: item.kind, legacyId: item.legacyId, ...(item.kind !== "settings" && { id: item.id }) };
+  if (outcome.kind === "skipped") result.skipped.push({ ...ref, reason: outcome.reason });
+  else if (outcome.kind === "error") result.errors.push({ ...ref, message: outcome.message });
+  else result.imported[COUNTED[item.kind]]++;
 }
 
-async function planSettings(tx: Tx, userId: string, row: SettingsRow, result: ImportOutput, writes: Writes) {
-  const current = await tx.userSettings.findUnique({ where: { userId } });
-  const fields = {
-    ...(row.theme !== undefined && { theme: row.theme }),
-    ...(row.language !== undefined && { language: row.language }),
-    ...(row.defaultModel !== undefined && { defaultModel: row.defaultModel }),
-    settingsData: row.settingsData as Prisma.InputJsonObject,
-  };
-  const same =
-    current &&
-    !current.deletedAt &&
-    Object.entries(fields).every(([key, value]) =>
-      jsonEqual(current[key as keyof typeof current] ?? null, value ?? null),
-    );
-  if (same) {
-    result.unchanged.settings++;
-    return;
-  }
-  result.created.settings++;
-  writes.push((rev) => {
-    const at = rev();
-    return tx.userSettings.upsert({
-      where: { userId },
-      create: { userId, ...fields, rev: at },
-      update: { ...fields, deletedAt: null, rev: at },
-    });
-  });
-}
+const COUNTED = {
+  promptGroup: "promptGroups",
+  promptVersion: "promptVersions",
+  template: "templates",
+  settings: "settings",
+} as const;

@@ -24,6 +24,21 @@ export async function takeRevisions(tx: Tx, userId: string, count = 1): Promise<
 }
 
 /**
+ * Locks the user's row, as `takeRevisions` does, without taking a revision; returns the last revision
+ * handed out. For a write that must look before it knows how many revisions it needs: everything it
+ * reads afterwards includes every committed write of this user, and no other write of theirs can start
+ * until this transaction ends. (NO KEY UPDATE is the lock an UPDATE of the counter takes; it does not
+ * block inserts that merely reference the user, such as a new session.)
+ */
+export async function lockUserRevision(tx: Tx, userId: string): Promise<number> {
+  const rows = await tx.$queryRaw<{ revision: number }[]>`
+    SELECT revision FROM "User" WHERE id = ${userId}::uuid FOR NO KEY UPDATE`;
+  const row = rows[0];
+  if (!row) throw new Error(`lockUserRevision: no user ${userId}`);
+  return row.revision;
+}
+
+/**
  * One write of a user's synced data: a transaction that takes the next revision first (under the
  * user's row lock), then runs `work`; after commit, the user's devices hear of the new revision.
  */
