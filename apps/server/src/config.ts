@@ -47,6 +47,7 @@ const envSchema = z
     AUTH_RATE_LIMIT_FAILED_LOGINS: int(1, 1_000_000).default(10),
     SYNC_TOMBSTONE_RETENTION_DAYS: int(1, 3_650).default(30),
     SYNC_PRUNE_INTERVAL_MS: int(0, 86_400_000).default(3_600_000),
+    SYNC_MAX_STREAMS_PER_USER: int(1, 100_000).default(20),
     IMPORT_CONCURRENCY: int(1, 100).default(2),
     IMPORT_QUEUE_MAX: int(0, 10_000).default(20),
     TRUST_PROXY: z
@@ -72,7 +73,11 @@ export interface Config {
   shutdownTimeoutMs: number;
   trustProxy: boolean;
   /** Sync tombstones are kept this long; a device whose cursor is older must start over from a snapshot. */
-  sync: { tombstoneRetentionMs: number; pruneIntervalMs: number };
+  /**
+   * `maxStreamsPerUser`: open sync.subscribe streams of one user in this process; a newer one closes the
+   * oldest. Each replica counts its own, so across N replicas a user may hold up to N times as many.
+   */
+  sync: { tombstoneRetentionMs: number; pruneIntervalMs: number; maxStreamsPerUser: number };
   /** Imports run at once by this process (each holds at most one connection at a time), and imports waiting. */
   imports: { concurrency: number; queueMax: number };
   /** Rate limits of register/login/refresh; counters live in Redis when `redisUrl` is set, else in memory. */
@@ -123,6 +128,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     sync: {
       tombstoneRetentionMs: e.SYNC_TOMBSTONE_RETENTION_DAYS * 86_400_000,
       pruneIntervalMs: e.SYNC_PRUNE_INTERVAL_MS,
+      maxStreamsPerUser: e.SYNC_MAX_STREAMS_PER_USER,
     },
     imports: { concurrency: e.IMPORT_CONCURRENCY, queueMax: e.IMPORT_QUEUE_MAX },
     rateLimit: {

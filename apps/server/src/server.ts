@@ -10,7 +10,7 @@ import { createDb, migrate, type Database } from "@prompt-booster/db";
 import type { Config } from "./config.ts";
 import { createDatabaseChangeEvents } from "./events/database-events.ts";
 import { createContextFactory } from "./http/context.ts";
-import { trackEventStreams } from "./http/event-streams.ts";
+import { createEventStreams } from "./http/event-streams.ts";
 import { trackInFlight } from "./http/drain.ts";
 import { registerHealthRoutes } from "./http/health.ts";
 import { openApiDocument } from "./http/openapi.ts";
@@ -82,7 +82,8 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     // Errors of the router itself (a path segment over maxParamLength, a malformed URL), in the path's shape.
     frameworkErrors: (error, request, reply) => sendError(request, reply, asTrpcError(error)),
   });
-  const inFlight = trackInFlight(app, (request) => request.headers.accept === "text/event-stream");
+  const eventStreams = createEventStreams();
+  const inFlight = trackInFlight(app, eventStreams);
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
@@ -101,14 +102,18 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   });
 
   registerHealthRoutes(app, db);
-  const eventStreams = trackEventStreams(app);
 
   // Session cookies (read on every request; set by login/register through the context's transport).
   await app.register(cookie);
   const rateLimiter = await registerAuthRateLimits(app, config);
 
   const clock = deps.clock ?? systemClock;
-  const ownedEvents = deps.events ? undefined : createDatabaseChangeEvents(db, { log: app.log });
+  const ownedEvents = deps.events
+    ? undefined
+    : createDatabaseChangeEvents(db, {
+        log: app.log,
+        maxStreamsPerUser: config.sync.maxStreamsPerUser,
+      });
   await ownedEvents?.ready;
   const pruneJob = startTombstonePruning(db, {
     clock,

@@ -39,6 +39,8 @@ export async function launch(options: LaunchOptions): Promise<ServerProcess> {
       LOG_LEVEL: "warn",
       // The login scenario signs in thousands of times from one IP.
       AUTH_RATE_LIMIT_PER_IP: "1000000",
+      // The fan-out scenario opens BENCH_SUBSCRIBERS (1,000) streams of one user.
+      SYNC_MAX_STREAMS_PER_USER: "100000",
       ...options.env,
     },
     stdio: ["ignore", "ignore", "inherit"],
