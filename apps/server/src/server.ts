@@ -14,7 +14,7 @@ import { createEventStreams } from "./http/event-streams.ts";
 import { trackInFlight } from "./http/drain.ts";
 import { registerHealthRoutes } from "./http/health.ts";
 import { openApiDocument } from "./http/openapi.ts";
-import { MAX_PATH_LENGTH, sendError, sendNotFound } from "./http/errors.ts";
+import { answerClientError, MAX_PATH_LENGTH, rememberRequestPaths, sendError, sendNotFound } from "./http/errors.ts";
 import { asTrpcError, registerRestRoutes } from "./http/rest.ts";
 import { RequestLog } from "./http/request-log.ts";
 import { guardRawTrpcInput } from "./http/trpc-raw-input.ts";
@@ -81,12 +81,14 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     return503OnClosing: true,
     // Errors of the router itself (a path segment over maxParamLength, a malformed URL), in the path's shape.
     frameworkErrors: (error, request, reply) => sendError(request, reply, asTrpcError(error)),
+    clientErrorHandler: answerClientError,
   });
   const eventStreams = createEventStreams();
   const inFlight = trackInFlight(app, eventStreams);
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  rememberRequestPaths(app);
   app.setNotFoundHandler(sendNotFound);
   // Errors Fastify finds before a handler runs (a body over the limit, an unreadable one), in the path's shape.
   app.setErrorHandler((error, request, reply) => {

@@ -1,6 +1,7 @@
 // What curl users, browsers and @trpc/client see at the edges of the HTTP transport: bodyless POSTs, media
 // types, wrong methods, HEAD, trailing slashes, and one error shape per path — REST's `{ code, message }`
 // on /api, tRPC's envelope on /trpc (so the typed client reports a typed error even for a 413).
+import net from "node:net";
 import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -11,7 +12,7 @@ let t: TestServer;
 let alice: SignedUp;
 
 beforeAll(async () => {
-  t = await startTestServer({ env: { BODY_LIMIT_BYTES: "65536" } });
+  t = await startTestServer({ env: { BODY_LIMIT_BYTES: "65536", REQUEST_TIMEOUT_MS: "1500" } });
   alice = await signUp(t.url);
 });
 afterAll(() => t.close());
@@ -111,6 +112,36 @@ describe("one error shape per path", () => {
     const missing = await send("/trpc");
     expect(missing.status).toBe(404);
     expect(missing.body.error.json.data.code).toBe("NOT_FOUND");
+  });
+});
+
+/** Sends a request whose body never finishes; resolves with everything the server wrote before closing. */
+function slowBody(path: string): Promise<string> {
+  const { hostname, port } = new URL(t.url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname);
+    let received = "";
+    socket.on("data", (chunk) => (received += chunk.toString()));
+    socket.on("close", () => resolve(received));
+    socket.on("error", reject);
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`);
+  });
+}
+
+describe("a body that never finishes arriving", () => {
+  it("is a 408 in tRPC's envelope on /trpc and in the REST shape on /api", async () => {
+    const [trpcAnswer, restAnswer] = await Promise.all([
+      slowBody("/trpc/templates.create"),
+      slowBody("/api/templates"),
+    ]);
+    expect(trpcAnswer).toMatch(/^HTTP\/1\.1 408/);
+    const trpcBody = JSON.parse(trpcAnswer.slice(trpcAnswer.indexOf("\r\n\r\n") + 4));
+    expect(trpcBody.error.json.data).toMatchObject({ code: "TIMEOUT", httpStatus: 408 });
+    expect(restAnswer).toMatch(/^HTTP\/1\.1 408/);
+    expect(JSON.parse(restAnswer.slice(restAnswer.indexOf("\r\n\r\n") + 4))).toEqual({
+      code: "TIMEOUT",
+      message: "The request took too long to arrive",
+    });
   });
 });
 

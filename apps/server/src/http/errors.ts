@@ -5,7 +5,9 @@
 import { TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
 import { getErrorShape } from "@trpc/server/unstable-core-do-not-import";
-import type { FastifyReply, FastifyRequest } from "fastify";
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 import { appRouter, type ApiContext } from "@prompt-booster/api";
 
@@ -25,6 +27,8 @@ const TRANSPORT_CODES: Record<number, TRPC_ERROR_CODE_KEY> = {
   404: "NOT_FOUND",
   405: "METHOD_NOT_SUPPORTED",
   408: "TIMEOUT",
+  // No tRPC code either: BAD_REQUEST, with the real status in `data.httpStatus`.
+  431: "BAD_REQUEST",
   413: "PAYLOAD_TOO_LARGE",
   // tRPC has no code of its own for 414: BAD_REQUEST, with the real status in `data.httpStatus`.
   414: "BAD_REQUEST",
@@ -58,6 +62,12 @@ interface ErrorSource {
 
 /** Answers `error` in the shape of the request's path; returns the reply for Fastify handlers. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: TRPCError, source: ErrorSource = {}) {
+  const { status, body } = errorAnswer(request.url, error, source);
+  return reply.code(status).send(body);
+}
+
+/** The status and body that answer `error` on `url`. */
+function errorAnswer(url: string, error: TRPCError, source: ErrorSource = {}): { status: number; body: unknown } {
   // Our error formatter (packages/api/src/trpc.ts) decides what a client may see: field errors, details,
   // and never the internals of an unexpected failure.
   const shape = getErrorShape({
@@ -69,16 +79,41 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: T
     ctx: source.ctx,
   });
   const status = error instanceof TransportError ? error.status : shape.data.httpStatus;
-  void reply.code(status);
-  if (isTrpcPath(request)) {
-    return reply.send({
-      error: appRouter._def._config.transformer.output.serialize({
-        ...shape,
-        data: { ...shape.data, httpStatus: status },
-      }),
-    });
+  if (isTrpcUrl(url)) {
+    const serialize = appRouter._def._config.transformer.output.serialize;
+    return { status, body: { error: serialize({ ...shape, data: { ...shape.data, httpStatus: status } }) } };
   }
-  return reply.send(toRestError(shape, REST_CODES[status]));
+  return { status, body: toRestError(shape, REST_CODES[status]) };
+}
+
+// Errors of the connection itself (a body that never finished arriving, oversized headers) are answered
+// by Node before any Fastify handler runs: the path of the request, remembered per socket, picks the shape.
+const pathBySocket = new WeakMap<Socket, string>();
+
+export function rememberRequestPaths(app: FastifyInstance): void {
+  app.addHook("onRequest", async (request) => {
+    pathBySocket.set(request.raw.socket, request.url);
+  });
+}
+
+/** Fastify's `clientErrorHandler`: a 408 for a slow body, 431 for huge headers, 400 otherwise, in the path's shape. */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, message] =
+    error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, "The request took too long to arrive"]
+      : error.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "The request headers are too large"]
+        : [400, "The request could not be read"];
+  const { body } = errorAnswer(pathBySocket.get(socket) ?? "", transportError(status, message));
+  const text = JSON.stringify(body);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+    );
+  }
+  socket.destroy();
 }
 
 /** The longest path the router takes: tRPC batches put every procedure into one segment ("/trpc/a.b,c.d,…"). */
@@ -93,8 +128,8 @@ export function sendNotFound(request: FastifyRequest, reply: FastifyReply) {
   return sendError(request, reply, transportError(404, `No route for ${request.method} ${path}`));
 }
 
-export function isTrpcPath(request: FastifyRequest): boolean {
-  return request.url === "/trpc" || request.url.startsWith("/trpc/") || request.url.startsWith("/trpc?");
+function isTrpcUrl(url: string): boolean {
+  return url === "/trpc" || url.startsWith("/trpc/") || url.startsWith("/trpc?");
 }
 
 interface FormattedShape {
