@@ -152,6 +152,22 @@ describe("keys superjson refuses to serialise", () => {
     });
   }
 
+  it("answers such a key at the top of the input with 400, signed in or not", async () => {
+    for (const key of ["__proto__", "constructor", "prototype"]) {
+      for (const token of [null, alice.token]) {
+        const answer = await trpc("mutation", "auth.login", token, null, `{"json":{"${key}":""}}`);
+        expect(answer.status, answer.text).toBe(400);
+        expect(answer.body.error.json.message).toContain(key);
+        const rest = await fetch(`${t.url}/api/auth/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: `{"${key}":""}`,
+        });
+        expect(rest.status, key).toBe(400);
+      }
+    }
+  });
+
   it("reads answer 200 even when such a key is already stored (rows from before the guard)", async () => {
     const owner = await signUp(t.url);
     const made = await rest(

@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { ApiContext } from "./context.ts";
 import { databaseUnavailable, isDatabaseUnavailable } from "./lib/db-errors.ts";
 import { AppError } from "./lib/errors.ts";
-import { asZodError, findInputProblem } from "./lib/input-guard.ts";
+import { asZodError, findInputProblem, UNSAFE_KEYS } from "./lib/input-guard.ts";
 
 const t = initTRPC
   .context<ApiContext>()
@@ -54,12 +54,14 @@ function summariseIssues(error: z.ZodError): string {
 }
 
 function fieldErrors(error: z.ZodError): Record<string, string[]> {
-  const result: Record<string, string[]> = {};
+  const byField = new Map<string, string[]>();
   for (const issue of error.issues) {
-    const key = issue.path.length > 0 ? issue.path.join(".") : "input";
-    (result[key] ??= []).push(issue.message);
+    const path = issue.path.length > 0 ? issue.path.join(".") : "input";
+    // A bare "constructor" or "__proto__" would not survive as a key of the answer.
+    const key = UNSAFE_KEYS.has(path) ? `input.${path}` : path;
+    byField.set(key, [...(byField.get(key) ?? []), issue.message]);
   }
-  return result;
+  return Object.fromEntries(byField);
 }
 
 export const router = t.router;

@@ -77,6 +77,26 @@ async function victimSnapshot() {
   return JSON.stringify({ user, settings, templates, groups, versions });
 }
 
+/** The victim's reads, on both transports: whatever the fuzzer stored (a public template…), they still answer. */
+async function expectVictimReadsAnswer() {
+  const headers = { authorization: `Bearer ${victim.token}` };
+  const trpcQuery = (path: string, input: unknown) =>
+    `${t.url}/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
+  const reads = [
+    trpcQuery("settings.get", undefined),
+    trpcQuery("templates.list", { scope: "all", limit: 100 }),
+    trpcQuery("templates.list", { scope: "public", limit: 100, sort: "name" }),
+    trpcQuery("prompts.list", {}),
+    trpcQuery("sync.pull", { since: 0 }),
+    `${t.url}/api/settings`,
+    `${t.url}/api/templates?scope=all&limit=100`,
+  ];
+  for (const url of reads) {
+    const response = await fetch(url, { headers });
+    expect(response.status, `${url.slice(t.url.length, 80)} → ${(await response.text()).slice(0, 300)}`).toBe(200);
+  }
+}
+
 const leak = /\n\s+at .+[:(]|node_modules|\.ts:\d+|prisma|PrismaClient|ECONN|SELECT |stack/i;
 
 async function check(response: Response, what: string) {
@@ -152,6 +172,7 @@ describe("hostile input never produces a 5xx, a leak, or a change to another use
       { numRuns: 30, interruptAfterTimeLimit: 25_000, markInterruptAsFailure: false },
     );
     expect(await victimSnapshot()).toBe(before);
+    await expectVictimReadsAnswer();
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });

@@ -23,6 +23,8 @@ export const hostileString = fc.oneof(
     "\u0000",
     "a\u0000b",
     "\uD800",
+    "x\uDC00y",
+    "0000-01-01T00:00:00Z",
     "\uFFFF\uFEFF\u202E",
     "e\u0301\u0301\u0301",
     '\'; DROP TABLE "User"; --',
@@ -51,8 +53,14 @@ export const hostileValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>
     hostileString,
     fc.integer(),
     fc.double(),
-    fc.constantFrom(null, true, false, Number.MAX_SAFE_INTEGER + 2, -1, 0, 2 ** 31),
-    fc.constantFrom(deepArray(1_000), deepObject(1_000), { __proto__: { polluted: true } }),
+    fc.constantFrom(null, true, false, Number.MAX_SAFE_INTEGER + 2, -1, 0, 2 ** 31, 3_000_000_000),
+    fc.constantFrom(deepArray(1_000), deepObject(3_000), { __proto__: { polluted: true } }),
+    // Keys superjson refuses to serialise, below the top level where a JSON column would keep them.
+    fc.constantFrom(
+      JSON.parse('{"a":[{"prototype":"x"}]}') as unknown,
+      JSON.parse('{"nested":{"constructor":1}}') as unknown,
+      JSON.parse('{"a":{"__proto__":{"polluted":true}}}') as unknown,
+    ),
     fc.array(tie("value"), { maxLength: 4 }),
     fc.dictionary(fc.oneof(hostileString, fc.constantFrom("__proto__", "constructor", "prototype")), tie("value"), {
       maxKeys: 4,

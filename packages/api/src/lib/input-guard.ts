@@ -53,7 +53,8 @@ function visit(value: unknown, path: (string | number)[], ancestors: Set<object>
       return null;
     }
     for (const key of Object.keys(value)) {
-      if (UNSAFE_KEYS.has(key)) return { path: [...path, key], message: `"${key}" is not allowed as a key` };
+      // Reported on the object that holds it: an error keyed by "__proto__" could not be sent either.
+      if (UNSAFE_KEYS.has(key)) return { path, message: `"${key}" is not allowed as a key` };
       const keyProblem = stringProblem(key);
       if (keyProblem) return { path, message: `a key ${keyProblem}` };
       const problem = visit((value as Record<string, unknown>)[key], [...path, key], ancestors);

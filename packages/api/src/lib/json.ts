@@ -52,7 +52,7 @@ function checkJson(
   if (entries.length > maxEntries) return { message: `has more than ${maxEntries} entries`, path: [] };
   for (const [key, item] of entries) {
     if (typeof key === "string" && UNSAFE_KEYS.has(key))
-      return { message: `"${key}" is not allowed as a key`, path: [key] };
+      return { message: `"${key}" is not allowed as a key`, path: [] };
     const keyProblem = typeof key === "string" ? stringProblem(key) : null;
     if (keyProblem) return { message: `a key ${keyProblem}`, path: [] };
     const problem = checkJson(item, maxDepth, maxEntries, depth + 1);
