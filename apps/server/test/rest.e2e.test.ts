@@ -4,20 +4,25 @@ import SwaggerParser from "@apidevtools/swagger-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { signUp, type SignedUp } from "./support/auth.ts";
+import { conformingFetch, openApiConformance, type OpenApiDocument } from "./support/openapi-conformance.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
 let t: TestServer;
 let alice: SignedUp;
 let bob: SignedUp;
+/** Every answer of this file is held to the OpenAPI document the server serves. */
+let checkedFetch: typeof fetch;
 
 beforeAll(async () => {
   t = await startTestServer();
+  const served = await fetch(`${t.url}/api/openapi.json`);
+  checkedFetch = conformingFetch(openApiConformance((await served.json()) as OpenApiDocument));
   [alice, bob] = await Promise.all([signUp(t.url), signUp(t.url)]);
 });
 afterAll(() => t.close());
 
 async function call(method: string, path: string, token: string | null, body?: unknown) {
-  const response = await fetch(`${t.url}/api${path}`, {
+  const response = await checkedFetch(`${t.url}/api${path}`, {
     method,
     headers: {
       ...(token ? { authorization: `Bearer ${token}` } : {}),
@@ -212,5 +217,65 @@ describe("REST", () => {
       expect(answer).toMatchObject({ status: 401, body: { code: "UNAUTHORIZED", message: expect.any(String) } });
       expect(answer.body.data).toBeUndefined();
     }
+  });
+});
+
+describe("REST answers match the OpenAPI document", () => {
+  it("only register and login are public; every operation declaring the bearer token answers 401 without it", async () => {
+    const { body: document } = await call("GET", "/openapi.json", null);
+    const publicOperations: string[] = [];
+    for (const [template, item] of Object.entries(document.paths as Record<string, object>)) {
+      for (const [method, operation] of Object.entries(item as Record<string, { security?: unknown[] }>)) {
+        const path = template.replace(/\{\w+\}/g, randomUUID());
+        const answer = await call(method.toUpperCase(), path, null, method === "get" ? undefined : {});
+        if (operation.security) {
+          expect(operation.security, `${method} ${template}`).toEqual([{ bearer: [] }]);
+          expect(answer.status, `${method} ${template}`).toBe(401);
+        } else {
+          publicOperations.push(`${method} ${template}`);
+          expect(answer.status, `${method} ${template}`).not.toBe(401);
+        }
+      }
+    }
+    expect(publicOperations.sort()).toEqual(["post /auth/login", "post /auth/register"]);
+  });
+
+  it("a stale baseRev's 409 says which revision is current and which was sent", async () => {
+    const current = (await call("GET", "/settings", bob.token)).body.rev as number;
+    const ahead = await call("PUT", "/settings", bob.token, { theme: "dark", baseRev: current + 2 });
+    expect(ahead).toMatchObject({ status: 409, body: { code: "CONFLICT", details: { current: { rev: current } } } });
+    expect(ahead.body.message).toBe(
+      `The settings were not at the revision you sent (current rev ${current}, you sent ${current + 2}); send the current rev as baseRev`,
+    );
+    const written = await call("PUT", "/settings", bob.token, { theme: "dark", baseRev: current });
+    const behind = await call("PUT", "/settings", bob.token, { theme: "light", baseRev: current });
+    expect(behind.body.message).toBe(
+      `The settings were changed since the revision you sent (current rev ${written.body.rev}, you sent ${current}); send the current rev as baseRev`,
+    );
+
+    const template = (await call("POST", "/templates", bob.token, { name: "T", content: "c" })).body;
+    const stale = await call("PUT", `/templates/${template.id}`, bob.token, { name: "U", baseRev: template.rev + 1 });
+    expect(stale).toMatchObject({
+      status: 409,
+      body: { details: { current: { id: template.id, rev: template.rev } } },
+    });
+    expect(stale.body.message).toMatch(
+      /^The template was not at the revision you sent \(current rev \d+, you sent \d+\)/,
+    );
+  });
+
+  it("the transport's own refusals (unknown path, wrong method, bad JSON, media type, size) too", async () => {
+    const send = (method: string, path: string, headers: Record<string, string>, body?: string) =>
+      checkedFetch(`${t.url}/api${path}`, {
+        method,
+        headers: { ...headers, authorization: `Bearer ${alice.token}` },
+        body,
+      });
+    expect((await send("GET", "/no-such-path", {})).status).toBe(404);
+    expect((await send("PATCH", "/settings", {})).status).toBe(405);
+    expect((await send("PUT", "/settings", { "content-type": "application/json" }, "{")).status).toBe(400);
+    expect((await send("PUT", "/settings", { "content-type": "text/plain" }, "theme=dark")).status).toBe(415);
+    const huge = JSON.stringify({ settingsData: { text: "x".repeat(t.config.bodyLimitBytes) } });
+    expect((await send("PUT", "/settings", { "content-type": "application/json" }, huge)).status).toBe(413);
   });
 });

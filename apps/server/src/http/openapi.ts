@@ -1,17 +1,168 @@
-import { generateOpenApiDocument } from "trpc-to-openapi";
+import { generateOpenApiDocument, type OpenAPIObject, type OpenApiMeta } from "trpc-to-openapi";
 
 import { appRouter } from "@prompt-booster/api";
 
-/** The OpenAPI 3 description of the REST paths, generated from the procedures that serve them. */
-export function openApiDocument() {
-  return generateOpenApiDocument(appRouter, {
+type SchemaObject = NonNullable<NonNullable<OpenAPIObject["components"]>["schemas"]>[string];
+type Operation = { operationId?: string; security?: unknown; responses?: Record<string, unknown> } & Record<
+  string,
+  unknown
+>;
+
+/**
+ * The OpenAPI 3.1 description of the REST paths, generated from the procedures that serve them, then
+ * corrected where the generator's defaults are not what the server answers: which operations need a
+ * token, and every error status with the one REST error body.
+ */
+export function openApiDocument(): OpenAPIObject {
+  const document = generateOpenApiDocument(appRouter, {
     title: "Prompt Booster API",
     description:
-      "Accounts, settings, prompt templates and prompt history of Prompt Booster. Authenticate with `Authorization: Bearer <token>` (from /auth/login or /auth/register) or, in a browser, the session cookie.",
+      "Accounts, settings, prompt templates and prompt history of Prompt Booster. Authenticate with " +
+      "`Authorization: Bearer <token>` (from /auth/login or /auth/register) or, in a browser, the session cookie. " +
+      "Every error answers `{ code, message, issues?, details? }`. A path called with a method it does not " +
+      "serve answers 405 with `Allow`; an unknown path, 404.",
     version: "1.0.0",
     baseUrl: "/api",
-    securitySchemes: {
-      bearer: { type: "http", scheme: "bearer" },
-    },
+    securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
   });
+  const protectedOperations = protectedRoutes();
+  const operationIds = new Set<string | undefined>();
+  for (const [path, item] of Object.entries(document.paths ?? {})) {
+    for (const [method, operation] of Object.entries(item as Record<string, Operation>)) {
+      const isProtected = protectedOperations.has(`${method.toUpperCase()} ${path}`);
+      operationIds.add(operation.operationId);
+      if (!isProtected) delete operation.security;
+      operation.responses = {
+        200: operation.responses?.["200"],
+        ...errorResponses(operation, method, path, isProtected),
+      };
+    }
+  }
+  // A renamed procedure must not silently lose its 409 or 429.
+  const unknown = Object.keys(ruleStatuses).filter((id) => !operationIds.has(id));
+  if (unknown.length > 0) throw new Error(`openapi.ts names operations that do not exist: ${unknown.join(", ")}`);
+  const schemas = Object.fromEntries(
+    // The generator's own error schemas forbid the `issues[].path` and `details` real answers carry.
+    Object.entries(document.components?.schemas ?? {}).filter(([name]) => !name.startsWith("error.")),
+  );
+  document.components = {
+    ...document.components,
+    schemas: { ...schemas, Error: errorSchema },
+    responses: Object.fromEntries(
+      Object.values(errorStatuses).map(({ name, code, description }) => [
+        name,
+        {
+          description,
+          content: {
+            "application/json": {
+              schema: { allOf: [{ $ref: "#/components/schemas/Error" }], properties: { code: { const: code } } },
+            },
+          },
+        },
+      ]),
+    ),
+  };
+  return document;
+}
+
+/** The body of every REST error (apps/server/src/http/errors.ts). */
+const errorSchema: SchemaObject = {
+  type: "object",
+  required: ["code", "message"],
+  additionalProperties: false,
+  properties: {
+    code: { type: "string", description: "The error code, the same for every answer of one status" },
+    message: { type: "string", description: "For a person; with bad input, it names every bad field" },
+    issues: {
+      type: "array",
+      description: "Bad input: one entry per problem",
+      items: {
+        type: "object",
+        required: ["path", "message"],
+        additionalProperties: false,
+        properties: {
+          path: { type: "string", description: 'The dotted field name, e.g. "firstVersion.modelId"' },
+          message: { type: "string" },
+        },
+      },
+    },
+    details: {
+      type: "object",
+      description: "Structured data for the client, e.g. `current`, the current row of a 409 CONFLICT",
+      additionalProperties: true,
+    },
+  },
+};
+
+const errorStatuses: Record<number, { name: string; code: string; description: string }> = {
+  400: { name: "BadRequest", code: "BAD_REQUEST", description: "Bad input or a body that is not JSON" },
+  401: { name: "Unauthorized", code: "UNAUTHORIZED", description: "No valid session, or wrong credentials" },
+  403: {
+    name: "Forbidden",
+    code: "FORBIDDEN",
+    description: "Not allowed (another user's public template, a foreign origin)",
+  },
+  404: {
+    name: "NotFound",
+    code: "NOT_FOUND",
+    description: "No such row for this user (another user's private rows too)",
+  },
+  405: { name: "MethodNotAllowed", code: "METHOD_NOT_SUPPORTED", description: "The path exists, not with this method" },
+  408: { name: "RequestTimeout", code: "TIMEOUT", description: "The request did not arrive in time" },
+  409: {
+    name: "Conflict",
+    code: "CONFLICT",
+    description: "Stale `baseRev` or a taken id or name; `details` says more",
+  },
+  413: { name: "PayloadTooLarge", code: "PAYLOAD_TOO_LARGE", description: "The body is over the server's limit" },
+  414: { name: "UriTooLong", code: "URI_TOO_LONG", description: "The request path is too long" },
+  415: { name: "UnsupportedMediaType", code: "UNSUPPORTED_MEDIA_TYPE", description: "The body is not JSON" },
+  429: { name: "TooManyRequests", code: "TOO_MANY_REQUESTS", description: "Rate limited; see `Retry-After`" },
+  500: { name: "InternalServerError", code: "INTERNAL_SERVER_ERROR", description: "An unexpected failure" },
+  503: {
+    name: "ServiceUnavailable",
+    code: "SERVICE_UNAVAILABLE",
+    description: "The database is down or the server is stopping",
+  },
+};
+
+/** Statuses an operation's own rules add to those of the transport, by operationId. */
+const ruleStatuses: Record<string, number[]> = {
+  "auth-register": [409, 429],
+  "auth-login": [401, 403, 429],
+  "auth-refreshToken": [429],
+  "settings-update": [409],
+  "templates-create": [409],
+  "templates-update": [409],
+  "prompts-create": [409],
+  "prompts-addVersion": [409],
+};
+
+function errorResponses(operation: Operation, method: string, path: string, isProtected: boolean) {
+  const statuses = [400, 408, 414, 500, 503];
+  // A body may come with any method but GET; Fastify checks its size and media type before any procedure.
+  if (method !== "get") statuses.push(413, 415);
+  if (isProtected) statuses.push(401, 403);
+  if (path.includes("{")) statuses.push(404);
+  const id = operation.operationId ?? "";
+  statuses.push(...(ruleStatuses[id] ?? []));
+  return Object.fromEntries(
+    [...new Set(statuses)]
+      .sort((a, b) => a - b)
+      .map((status) => [status, { $ref: `#/components/responses/${errorStatuses[status]!.name}` }]),
+  );
+}
+
+/**
+ * "METHOD /path" of every procedure whose meta says `protect: true`. The generator treats a missing
+ * `protect` as true, which marked register and login as needing the token they hand out.
+ */
+function protectedRoutes(): Set<string> {
+  const procedures = (appRouter._def as unknown as { procedures: Record<string, { _def: { meta?: OpenApiMeta } }> })
+    .procedures;
+  const routes = Object.values(procedures).flatMap(({ _def }) => {
+    const openapi = _def.meta?.openapi;
+    return openapi?.protect === true ? [`${openapi.method} ${openapi.path}`] : [];
+  });
+  return new Set(routes);
 }

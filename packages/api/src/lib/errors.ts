@@ -27,3 +27,17 @@ export class AppError extends TRPCError {
 }
 
 export const notFound = (what: string) => new AppError("NOT_FOUND", `${what} not found`);
+
+/**
+ * A write based on a revision the row is not at: CONFLICT with the current row. A client may send a
+ * revision the row never had (a typo, a number from elsewhere), so the message claims a change only
+ * when the row really moved past the sent revision.
+ */
+export function staleRevision(subject: string, sentRev: number, current: { rev: number }): AppError {
+  const state = sentRev < current.rev ? "changed since the revision you sent" : "not at the revision you sent";
+  return new AppError(
+    "CONFLICT",
+    `${subject} ${state} (current rev ${current.rev}, you sent ${sentRev}); send the current rev as baseRev`,
+    { current },
+  );
+}

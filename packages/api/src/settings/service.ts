@@ -1,6 +1,6 @@
 import type { Prisma } from "@prompt-booster/db";
 
-import { AppError } from "../lib/errors.ts";
+import { staleRevision } from "../lib/errors.ts";
 import { settingsSelect, toSettings } from "../lib/rows.ts";
 import type { ServiceDeps } from "../lib/service.ts";
 import { userWrite, type Tx } from "../lib/write.ts";
@@ -21,9 +21,7 @@ export async function updateSettings(deps: ServiceDeps, userId: string, input: U
     const current = await ensureSettings(tx, userId, rev);
     const createdNow = current.rev === rev;
     if (baseRev !== undefined && baseRev !== current.rev && !createdNow) {
-      throw new AppError("CONFLICT", `Settings changed since revision ${baseRev}: now at ${current.rev}`, {
-        current: toSettings(current),
-      });
+      throw staleRevision("The settings were", baseRev, toSettings(current));
     }
     const row = await tx.userSettings.update({
       where: { userId },

@@ -1,7 +1,7 @@
 import type { Prisma } from "@prompt-booster/db";
 
 import { page } from "../lib/cursor.ts";
-import { AppError, notFound } from "../lib/errors.ts";
+import { AppError, notFound, staleRevision } from "../lib/errors.ts";
 import { jsonEqual } from "../lib/json.ts";
 import { templateSelect, toTemplate, type TemplateRow } from "../lib/rows.ts";
 import { containsText } from "../lib/search.ts";
@@ -136,9 +136,7 @@ export async function updateTemplate(deps: ServiceDeps, userId: string, input: U
   return userWrite(deps, userId, async (tx, rev) => {
     const current = await ownTemplate(tx, userId, id);
     if (baseRev !== undefined && baseRev !== current.rev) {
-      throw new AppError("CONFLICT", `Template changed since revision ${baseRev}: now at ${current.rev}`, {
-        current: toTemplate(current, userId),
-      });
+      throw staleRevision("The template was", baseRev, toTemplate(current, userId));
     }
     const row = await tx.template.update({
       where: { id },
