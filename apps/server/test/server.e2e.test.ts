@@ -83,7 +83,16 @@ describe("server", () => {
     await slowStarted;
     const stopping = t.server.stop();
     // While the slow request is in flight, a new request is turned away with 503, not left waiting.
-    expect(await freshConnectionGet(`${t.url}/health`)).toBe(503);
+    expect((await freshConnectionGet(`${t.url}/health`)).status).toBe(503);
+    // …in the shape of its path: tRPC's envelope for a tRPC client, the REST body for REST.
+    const trpc = await freshConnectionGet(`${t.url}/trpc/system.ping`);
+    expect(trpc.status).toBe(503);
+    expect(JSON.parse(trpc.body).error.json.data).toMatchObject({ code: "SERVICE_UNAVAILABLE", httpStatus: 503 });
+    const rest = await freshConnectionGet(`${t.url}/api/settings`);
+    expect(JSON.parse(rest.body)).toEqual({
+      code: "SERVICE_UNAVAILABLE",
+      message: "The server is shutting down; retry in a moment",
+    });
     releaseSlow();
     const response = await slow;
     expect(response.status).toBe(200);
@@ -94,12 +103,13 @@ describe("server", () => {
 });
 
 /** A GET on a new connection (fetch would reuse a pooled keep-alive one). */
-function freshConnectionGet(url: string): Promise<number> {
+function freshConnectionGet(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     http
       .get(url, { agent: false }, (response) => {
-        response.resume();
-        resolve(response.statusCode ?? 0);
+        let body = "";
+        response.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
       })
       .on("error", reject);
   });

@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 
+import { sendError, transportError } from "./errors.ts";
 import { isEventStream, type EventStreams } from "./event-streams.ts";
 
 /**
@@ -17,11 +18,8 @@ export function trackInFlight(app: FastifyInstance, streams: EventStreams) {
 
   app.addHook("onRequest", async (request, reply) => {
     if (draining) {
-      return reply
-        .code(503)
-        .header("connection", "close")
-        .header("retry-after", "5")
-        .send({ code: "SERVICE_UNAVAILABLE", message: "The server is shutting down; retry in a moment" });
+      void reply.header("connection", "close").header("retry-after", "5");
+      return sendError(request, reply, transportError(503, "The server is shutting down; retry in a moment"));
     }
     inFlight++;
     let counted = true;

@@ -3,13 +3,12 @@
 // envelope under /trpc (so @trpc/client reports a typed error for a 413 as for a 409), and the REST body
 // `{ code, message, issues?, details? }` everywhere else.
 import { TRPCError } from "@trpc/server";
-import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
 import { getErrorShape } from "@trpc/server/unstable-core-do-not-import";
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
-import { appRouter, type ApiContext } from "@prompt-booster/api";
+import { AppError, appRouter, type ApiContext, type AppErrorCode } from "@prompt-booster/api";
 
 /** The error body of every REST path: what clients of the original design read. */
 export interface RestError {
@@ -22,7 +21,7 @@ export interface RestError {
 }
 
 /** The statuses the transport itself answers, and the tRPC code each is reported with. */
-const TRANSPORT_CODES: Record<number, TRPC_ERROR_CODE_KEY> = {
+const TRANSPORT_CODES: Record<number, AppErrorCode> = {
   400: "BAD_REQUEST",
   404: "NOT_FOUND",
   405: "METHOD_NOT_SUPPORTED",
@@ -40,13 +39,16 @@ const TRANSPORT_CODES: Record<number, TRPC_ERROR_CODE_KEY> = {
 /** REST codes that say more than the tRPC code they share. */
 const REST_CODES: Record<number, string> = { 414: "URI_TOO_LONG" };
 
-/** An error the transport detected (not a procedure), as a TRPCError that keeps its HTTP status (414). */
-export class TransportError extends TRPCError {
+/**
+ * An error the transport detected (not a procedure), with its HTTP status (414 and 431 have no tRPC code
+ * of their own). An AppError: its message is written for the client and is shown as it is.
+ */
+export class TransportError extends AppError {
   constructor(
     readonly status: number,
     message: string,
   ) {
-    super({ code: TRANSPORT_CODES[status] ?? (status >= 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST"), message });
+    super(TRANSPORT_CODES[status] ?? "BAD_REQUEST", message);
   }
 }
 

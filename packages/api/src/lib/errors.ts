@@ -1,6 +1,10 @@
 import { TRPCError } from "@trpc/server";
 
-/** The error codes a service may throw; each maps to one tRPC code and HTTP status (see trpc.ts). */
+/**
+ * The error codes a service (or the HTTP transport) may throw; each maps to one tRPC code and HTTP status
+ * (see trpc.ts). The last three come only from the transport: a wrong method, a body in another media type
+ * or one that never finished arriving.
+ */
 export type AppErrorCode =
   | "BAD_REQUEST"
   | "UNAUTHORIZED"
@@ -9,7 +13,10 @@ export type AppErrorCode =
   | "CONFLICT"
   | "TOO_MANY_REQUESTS"
   | "PAYLOAD_TOO_LARGE"
-  | "SERVICE_UNAVAILABLE";
+  | "SERVICE_UNAVAILABLE"
+  | "METHOD_NOT_SUPPORTED"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "TIMEOUT";
 
 /**
  * The one error type services throw. `message` is written for a person and is always safe to show;
