@@ -34,8 +34,37 @@ export function importedId(userId: string, kind: "group" | "version" | "template
   return uuidV5(`${kind}:${legacyId}`, uuidV5(userId, IMPORT_NAMESPACE));
 }
 
-/** A row to write, without its revision (given when it is written). */
-type RowData<T> = Omit<T, "rev">;
+/** The columns `K` of a row to write, each set (to null where nullable); the revision is given when it is written. */
+type Row<T, K extends keyof T> = { [P in K]-?: Exclude<T[P], undefined> };
+
+export type GroupRow = Row<
+  Prisma.PromptGroupCreateManyInput,
+  "id" | "userId" | "originalPrompt" | "currentVersionNumber" | "status" | "createdAt" | "updatedAt"
+>;
+export type VersionRow = Row<
+  Prisma.PromptVersionCreateManyInput,
+  | "id"
+  | "groupId"
+  | "userId"
+  | "number"
+  | "originalPrompt"
+  | "optimizedPrompt"
+  | "reasoning"
+  | "iterationDirection"
+  | "modelId"
+  | "provider"
+  | "modelName"
+  | "status"
+  | "favorite"
+  | "tags"
+  | "timestamp"
+  | "createdAt"
+  | "updatedAt"
+>;
+export type TemplateRow = Row<
+  Prisma.TemplateCreateManyInput,
+  "id" | "userId" | "name" | "content" | "description" | "category" | "createdAt" | "updatedAt"
+> & { metadata: Prisma.InputJsonObject };
 
 export interface GroupItem {
   kind: "promptGroup";
@@ -43,7 +72,7 @@ export interface GroupItem {
   id: string;
   /** The group's latest version number in this payload. */
   latestNumber: number;
-  row: RowData<Prisma.PromptGroupCreateManyInput>;
+  row: GroupRow;
 }
 
 export interface VersionItem {
@@ -54,14 +83,14 @@ export interface VersionItem {
   number: number;
   /** Its group's latest version number in this payload: the group moves up to it when a version is added. */
   latestNumber: number;
-  row: RowData<Prisma.PromptVersionCreateManyInput>;
+  row: VersionRow;
 }
 
 export interface TemplateItem {
   kind: "template";
   legacyId: string;
   id: string;
-  row: RowData<Prisma.TemplateCreateManyInput> & { metadata: Prisma.InputJsonObject };
+  row: TemplateRow;
 }
 
 export interface SettingsItem {

@@ -8,6 +8,7 @@
 import { jsonEqual } from "../lib/json.ts";
 import type { ServiceDeps } from "../lib/service.ts";
 import { lockUserRevision, takeRevisions, type Tx } from "../lib/write.ts";
+import { groupColumns, insertRows, templateColumns, versionColumns } from "./insert.ts";
 import {
   importItems,
   type GroupItem,
@@ -164,12 +165,12 @@ async function writeBatch(tx: Tx, userId: string, batch: ImportItem[]): Promise<
   // Groups before their versions, so a device pulling in revision order never sees a version without its group.
   let next = await takeRevisions(tx, userId, count);
   const withRev = <R extends object>(items: { row: R }[]) => items.map((item) => ({ ...item.row, rev: next++ }));
-  if (newGroups.length > 0) await tx.promptGroup.createMany({ data: withRev(newGroups) });
-  if (newVersions.length > 0) await tx.promptVersion.createMany({ data: withRev(newVersions) });
+  await insertRows(tx, "PromptGroup", groupColumns, withRev(newGroups));
+  await insertRows(tx, "PromptVersion", versionColumns, withRev(newVersions));
   for (const [id, currentVersionNumber] of raised) {
     await tx.promptGroup.update({ where: { id }, data: { currentVersionNumber, rev: next++ } });
   }
-  if (newTemplates.length > 0) await tx.template.createMany({ data: withRev(newTemplates) });
+  await insertRows(tx, "Template", templateColumns, withRev(newTemplates));
   if (settings) {
     const rev = next++;
     await tx.userSettings.upsert({
