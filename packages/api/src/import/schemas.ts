@@ -2,7 +2,6 @@
 import { z } from "zod";
 
 import { findInputProblem } from "../lib/input-guard.ts";
-import { zBool } from "../lib/schemas.ts";
 import {
   GROUP_STATUSES,
   ITERATION_DIRECTION_MAX,
@@ -21,12 +20,12 @@ export const MAX_IMPORT_TEMPLATES = 1_000;
 /** The app's ids: base-36 time + random (`mgqba7eok9p34y6n3wd`), or names such as `optimize_task-zh`. */
 const zLegacyId = z.string().min(1).max(100);
 /** Epoch milliseconds, between 2000 and 2100. */
-const zEpochMs = z.number().int().min(946_684_800_000).max(4_102_444_800_000).pipe(z.number());
+const zEpochMs = z.number().int().min(946_684_800_000).max(4_102_444_800_000);
 
 const zLegacyGroup = z.object({
   id: zLegacyId,
   originalPrompt: z.string().max(PROMPT_MAX),
-  currentVersionNumber: z.number().int().min(0).max(100_000).pipe(z.number()),
+  currentVersionNumber: z.number().int().min(0).max(100_000),
   status: z.enum(GROUP_STATUSES),
   createdAt: zEpochMs,
   updatedAt: zEpochMs,
@@ -34,7 +33,7 @@ const zLegacyGroup = z.object({
 
 const zLegacyVersion = z.object({
   id: zLegacyId,
-  number: z.number().int().min(1).max(100_000).pipe(z.number()),
+  number: z.number().int().min(1).max(100_000),
   groupId: zLegacyId,
   originalPrompt: z.string().max(PROMPT_MAX),
   optimizedPrompt: z.string().max(OPTIMIZED_PROMPT_MAX),
@@ -45,7 +44,7 @@ const zLegacyVersion = z.object({
   modelName: z.string().max(MODEL_FIELD_MAX),
   status: z.enum(VERSION_STATUSES),
   timestamp: zEpochMs,
-  favorite: zBool().optional(),
+  favorite: z.boolean().optional(),
   tags: z.array(z.string().max(80)).max(40).optional(),
 });
 
@@ -121,7 +120,7 @@ const zLegacyTemplate = z
         templateType: z.string().trim().min(1).max(50).optional(),
       })
       .catchall(z.unknown()),
-    isBuiltin: zBool().optional(),
+    isBuiltin: z.boolean().optional(),
     createdAt: zEpochMs.optional(),
     updatedAt: zEpochMs.optional(),
   })

@@ -1,23 +1,17 @@
 // Zod building blocks shared by the domain schemas. Every string, array and JSON value is bounded.
-//
-// trpc-to-openapi switches on `coerce` for every number/boolean/date leaf of a REST procedure's input
-// (mutating the shared schema object, so tRPC callers would coerce too: `"no"` would become `true`).
-// The leaves below are wrapped in a pipe, which it does not unwrap, so a wrong type stays a BAD_REQUEST
-// on every transport; query-string values are parsed explicitly instead.
+// The REST adapter (apps/server/src/http/rest.ts) coerces nothing: a query string's values arrive as
+// strings, and the schemas of GET inputs parse them explicitly (zQueryBool, zLimit).
 import { z } from "zod";
 
 /** A row id: a UUID (clients may generate their own, any RFC 9562 version). */
 export const zId = z.uuid({ message: "must be a UUID" });
 
-/** A boolean that nothing may coerce. */
-export const zBool = () => z.boolean().pipe(z.boolean());
-
-/** A boolean from JSON or a query string ("true" / "false"). */
+/** A boolean from JSON or a query string ("true" / "false"); the OpenAPI generator reads the pipe's type. */
 export const zQueryBool = () =>
   z.union([z.boolean(), z.enum(["true", "false"]).transform((value) => value === "true")]).pipe(z.boolean());
 
 /** The revision the client last saw, for optimistic concurrency. */
-export const zBaseRev = z.number().int().min(0).max(2_147_483_647).pipe(z.number());
+export const zBaseRev = z.number().int().min(0).max(2_147_483_647);
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;

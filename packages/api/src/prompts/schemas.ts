@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 import { zCursor, zCursorDate, zPageOut } from "../lib/cursor.ts";
-import { zBool, zDateOut, zId, zLimit, zQueryBool, zTags } from "../lib/schemas.ts";
+import { zDateOut, zId, zLimit, zQueryBool, zTags } from "../lib/schemas.ts";
 
 export const GROUP_STATUSES = ["idle", "enhancing", "iterating", "completed", "error"] as const;
 export const VERSION_STATUSES = ["pending", "completed", "error"] as const;
@@ -32,7 +32,7 @@ export const zFirstVersionInput = z
     provider: zModelId,
     modelName: zModelName,
     status: zVersionStatus.optional(),
-    favorite: zBool().optional(),
+    favorite: z.boolean().optional(),
     tags: zTags.optional(),
   })
   .strict();
@@ -72,7 +72,7 @@ export const zUpdateVersionInput = z
     id: zId,
     optimizedPrompt: zOptimizedPrompt.optional(),
     status: zVersionStatus.optional(),
-    favorite: zBool().optional(),
+    favorite: z.boolean().optional(),
     tags: zTags.optional(),
   })
   .strict();

@@ -19,18 +19,18 @@ export type SyncEntity = z.infer<typeof zSyncEntity>;
 export const MAX_PULL_LIMIT = 1_000;
 export const DEFAULT_PULL_LIMIT = 500;
 
-const zRevision = z.number().int().min(0).max(2_147_483_647).pipe(z.number());
+const zRevision = z.number().int().min(0).max(2_147_483_647);
 
 export const zPullInput = z
   .object({
     /** The cursor of the previous pull; omitted = a full snapshot of the live rows. */
     since: zRevision.optional(),
-    limit: z.number().int().min(1).max(MAX_PULL_LIMIT).pipe(z.number()).default(DEFAULT_PULL_LIMIT),
+    limit: z.number().int().min(1).max(MAX_PULL_LIMIT).default(DEFAULT_PULL_LIMIT),
     /**
      * Set while paging through a snapshot (the first page had no `since`): the rows a snapshot could not
      * have shown are not asked about, so an old cursor is not a reason to start over.
      */
-    snapshot: z.boolean().pipe(z.boolean()).optional(),
+    snapshot: z.boolean().optional(),
   })
   .strict()
   .default({ limit: DEFAULT_PULL_LIMIT });

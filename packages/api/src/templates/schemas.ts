@@ -2,17 +2,7 @@ import { z } from "zod";
 
 import { zCursor, zCursorDate, zPageOut } from "../lib/cursor.ts";
 import { zJsonObject } from "../lib/json.ts";
-import {
-  MAX_TAG_LENGTH,
-  zBaseRev,
-  zBool,
-  zDateOut,
-  zId,
-  zJsonObjectOut,
-  zLimit,
-  zTags,
-  zText,
-} from "../lib/schemas.ts";
+import { MAX_TAG_LENGTH, zBaseRev, zDateOut, zId, zJsonObjectOut, zLimit, zTags, zText } from "../lib/schemas.ts";
 
 /** The app's own template types; any other short category is accepted too. */
 export const TEMPLATE_TYPES = ["optimize", "iterate", "analyze", "custom"] as const;
@@ -35,7 +25,7 @@ export const zCreateTemplateInput = z
     name: zName,
     content: zContent,
     description: zDescription.optional(),
-    isPublic: zBool().optional(),
+    isPublic: z.boolean().optional(),
     tags: zTags.optional(),
     category: zCategory.optional(),
     metadata: zTemplateMetadata.optional(),
@@ -49,7 +39,7 @@ export const zUpdateTemplateInput = z
     name: zName.optional(),
     content: zContent.optional(),
     description: zDescription.optional(),
-    isPublic: zBool().optional(),
+    isPublic: z.boolean().optional(),
     tags: zTags.optional(),
     category: zCategory.optional(),
     metadata: zTemplateMetadata.optional(),
