@@ -3,7 +3,14 @@
 // typed client.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { createClient, isUnauthorized, MemorySyncStore, SyncEngine, type TokenStore } from "@prompt-booster/client";
+import {
+  createClient,
+  isStreamReplaced,
+  isUnauthorized,
+  MemorySyncStore,
+  SyncEngine,
+  type TokenStore,
+} from "@prompt-booster/client";
 import { createDb, type Database } from "@prompt-booster/db";
 
 import { loadConfig } from "../src/config.ts";
@@ -233,5 +240,32 @@ describe("streams per user", () => {
     await third.hears(rev);
     expect([second.ended, third.ended, bobStream.ended]).toEqual([undefined, undefined, undefined]);
     for (const stream of [second, third, bobStream]) stream.close();
+  });
+
+  it("a sync engine pushed out by newer streams does not come back and push them out in turn", async () => {
+    const alice = await user();
+    const replaced: unknown[] = [];
+    const engine = new SyncEngine({
+      client: client(cappedUrl, alice.token),
+      // Without the rule, it would be back at once and close the oldest of the others.
+      retryDelayMs: () => 0,
+      onError: (error) => replaced.push(error),
+    });
+    await engine.start();
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => engine.latestRevision > 0 && (clearInterval(check), resolve()), 10);
+    });
+    const second = watch(cappedUrl, alice.token);
+    await second.open();
+    const third = watch(cappedUrl, alice.token);
+    await third.open();
+    await expect.poll(() => replaced.length).toBe(1);
+    expect(isStreamReplaced(replaced[0])).toBe(true);
+    // Two writes later both newer streams are still open: the engine stayed away.
+    await third.hears(await writeSeenBy(alice.token, second));
+    await third.hears(await writeSeenBy(alice.token, second));
+    expect([second.ended, third.ended, replaced.length]).toEqual([undefined, undefined, 1]);
+    engine.stop();
+    for (const stream of [second, third]) stream.close();
   });
 });

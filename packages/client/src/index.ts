@@ -1,6 +1,6 @@
 export { createClient, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_URL_LENGTH, isUnauthorized } from "./client.ts";
 export type { ApiClient, ClientAuth, ClientOptions, TokenStore } from "./client.ts";
-export { isResetRequired, MemorySyncStore, SyncEngine } from "./sync-engine.ts";
+export { isResetRequired, isStreamReplaced, MemorySyncStore, SyncEngine } from "./sync-engine.ts";
 export type {
   PushMutation,
   PushResult,

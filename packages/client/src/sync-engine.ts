@@ -198,7 +198,9 @@ export class SyncEngine {
       },
       onError: (error) => {
         this.options.onError?.(error);
-        if (!isUnauthorized(error)) this.resubscribe();
+        // A newer stream of the user took this one's place (the server caps streams per user): coming back
+        // would push that one out in turn, and the devices would take turns for ever. Pulls and pushes go on.
+        if (!isUnauthorized(error) && !isStreamReplaced(error)) this.resubscribe();
       },
       // The server ended the stream (it is shutting down): connect again, to it or to another replica.
       onComplete: () => this.resubscribe(),
@@ -211,6 +213,12 @@ export class SyncEngine {
     const delay = this.options.retryDelayMs?.(++this.attempts) ?? Math.min(30_000, 500 * 2 ** this.attempts);
     this.retryTimer = setTimeout(() => this.subscribe(), delay);
   }
+}
+
+/** The server closed this live stream for a newer one of the same user (`SYNC_MAX_STREAMS_PER_USER`). */
+export function isStreamReplaced(error: unknown): boolean {
+  const data = (error as { data?: { details?: { reason?: unknown } } } | undefined)?.data;
+  return data?.details?.reason === "tooManyStreams";
 }
 
 export function isResetRequired(error: unknown): boolean {
