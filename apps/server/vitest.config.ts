@@ -1,1 +1,5 @@
-export { default } from "../../vitest.shared.ts";
+import { defineConfig, mergeConfig } from "vitest/config";
+
+import shared from "../../vitest.shared.ts";
+
+export default mergeConfig(shared, defineConfig({ test: { setupFiles: ["test/support/conforming-fetch.setup.ts"] } }));

@@ -136,6 +136,8 @@ const ruleStatuses: Record<string, number[]> = {
   "templates-update": [409],
   "prompts-create": [409],
   "prompts-addVersion": [409],
+  // The import limiter refuses an import past its queue.
+  "import-localData": [429],
 };
 
 function errorResponses(operation: Operation, method: string, path: string, isProtected: boolean) {

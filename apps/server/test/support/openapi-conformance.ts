@@ -53,12 +53,14 @@ export function openApiConformance(document: OpenApiDocument = openApiDocument()
     const method = answer.method.toLowerCase() === "head" ? "get" : answer.method.toLowerCase();
     const operation = match?.item[method];
     if (!match || !operation) {
-      // No operation to hold the answer to: an unknown path is 404, a known one with another method 405.
+      // No operation to hold the answer to: an unknown path is 404, a known one with another method 405, and
+      // the transport's own refusals (a path too long, a body too large…) may come before either is known.
       const expected = match ? 405 : 404;
-      if (answer.status !== expected) {
-        throw new Error(`${answer.method} ${path}: no such operation in the document, yet ${answer.status}`);
+      const component = answer.status === expected ? noOperation[expected] : transportResponses[answer.status];
+      if (!component) {
+        throw new Error(`${answer.method} ${shorten(path)}: no such operation in the document, yet ${answer.status}`);
       }
-      return pointerOfResponse(`#/components/responses/${expected === 404 ? "NotFound" : "MethodNotAllowed"}`);
+      return pointerOfResponse(`#/components/responses/${component}`);
     }
     const response = operation.responses?.[String(answer.status)];
     if (!response) {
@@ -82,11 +84,27 @@ export function openApiConformance(document: OpenApiDocument = openApiDocument()
           .join("; ");
         const body = JSON.stringify(answer.body)?.slice(0, 500);
         throw new Error(
-          `${answer.method} ${answer.path} → ${answer.status} does not match the document: ${problems}\n${body}`,
+          `${answer.method} ${shorten(answer.path)} → ${answer.status} does not match the document: ${problems}\n${body}`,
         );
       }
     },
   };
+}
+
+/** The answers for a request that reaches no operation, by status (components.responses of openapi.ts). */
+const noOperation: Record<number, string> = { 404: "NotFound", 405: "MethodNotAllowed" };
+const transportResponses: Record<number, string> = {
+  400: "BadRequest",
+  408: "RequestTimeout",
+  413: "PayloadTooLarge",
+  414: "UriTooLong",
+  415: "UnsupportedMediaType",
+  429: "TooManyRequests",
+  503: "ServiceUnavailable",
+};
+
+function shorten(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
 function pointerOfResponse(ref: string): string {
@@ -113,20 +131,27 @@ function countParams(template: string): number {
  * `fetch` that holds every answer from a REST path to the document before handing it back (its body is
  * still unread). The document itself is no operation of the document, so it passes unchecked.
  */
-export function conformingFetch(conformance: ReturnType<typeof openApiConformance>): typeof fetch {
+export function conformingFetch(
+  conformance: ReturnType<typeof openApiConformance> | (() => ReturnType<typeof openApiConformance>),
+  baseFetch: typeof fetch = globalThis.fetch,
+): typeof fetch {
+  let checker = typeof conformance === "function" ? undefined : conformance;
   return async (input, init) => {
-    const response = await fetch(input, init);
+    const response = await baseFetch(input, init);
     const method = init?.method ?? (input instanceof Request ? input.method : "GET");
     const { pathname, search } = new URL(response.url);
-    if (pathname.startsWith(`${basePath}/`) && pathname !== `${basePath}/openapi.json`) {
+    // A CORS preflight (OPTIONS) belongs to the CORS protocol, not to the API the document describes.
+    const isOperation = method.toUpperCase() !== "OPTIONS" && pathname !== `${basePath}/openapi.json`;
+    if (pathname.startsWith(`${basePath}/`) && isOperation) {
       const text = await response.clone().text();
       let body: unknown;
       try {
         body = text === "" ? undefined : JSON.parse(text);
       } catch {
-        throw new Error(`${method} ${pathname} → ${response.status} is not JSON: ${text.slice(0, 200)}`);
+        throw new Error(`${method} ${shorten(pathname)} → ${response.status} is not JSON: ${text.slice(0, 200)}`);
       }
-      conformance.check({ method, path: pathname + search, status: response.status, body });
+      checker ??= (conformance as () => ReturnType<typeof openApiConformance>)();
+      checker.check({ method, path: pathname + search, status: response.status, body });
     }
     return response;
   };
