@@ -10,5 +10,7 @@ export default defineConfig({
     exclude: ["**/node_modules/**"],
     fileParallelism: false,
     testTimeout: 180_000,
+    // Hostile input over every REST path: each answer must still be one the OpenAPI document describes.
+    setupFiles: ["test/support/conforming-fetch.setup.ts"],
   },
 });
