@@ -26,18 +26,17 @@ const TRANSPORT_CODES: Record<number, AppErrorCode> = {
   404: "NOT_FOUND",
   405: "METHOD_NOT_SUPPORTED",
   408: "TIMEOUT",
-  // No tRPC code either: BAD_REQUEST, with the real status in `data.httpStatus`.
-  431: "BAD_REQUEST",
   413: "PAYLOAD_TOO_LARGE",
-  // tRPC has no code of its own for 414: BAD_REQUEST, with the real status in `data.httpStatus`.
+  // tRPC has no code of its own for 414 and 431: BAD_REQUEST, with the real status in `data.httpStatus`.
   414: "BAD_REQUEST",
   415: "UNSUPPORTED_MEDIA_TYPE",
   429: "TOO_MANY_REQUESTS",
+  431: "BAD_REQUEST",
   503: "SERVICE_UNAVAILABLE",
 };
 
 /** REST codes that say more than the tRPC code they share. */
-const REST_CODES: Record<number, string> = { 414: "URI_TOO_LONG" };
+const REST_CODES: Record<number, string> = { 414: "URI_TOO_LONG", 431: "HEADERS_TOO_LARGE" };
 
 /**
  * An error the transport detected (not a procedure), with its HTTP status (414 and 431 have no tRPC code
