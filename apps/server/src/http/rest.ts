@@ -81,7 +81,7 @@ export async function registerRestRoutes(app: FastifyInstance, options: RestOpti
         const allowed = allowedMethods(procedures, path.slice(options.basePath.length));
         if (allowed.length > 0) {
           void reply.header("allow", allowed.join(", "));
-          const message = `${request.method} is not allowed on ${path}: use ${allowed.join(", ")}`;
+          const message = `${request.method} is not allowed on ${path.slice(0, 200)}: use ${allowed.join(", ")}`;
           return sendError(request, reply, transportError(405, message));
         }
         return sendNotFound(request, reply);
