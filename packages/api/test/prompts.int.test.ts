@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
 
+import { PROMPT_MAX } from "../src/prompts/schemas.ts";
 import { createCaller } from "../src/root.ts";
 import { testContext, userCaller } from "./support/context.ts";
 import { expectError } from "./support/errors.ts";
@@ -219,7 +220,7 @@ describe("prompt history", () => {
     it.each([
       ["create", "originalPrompt", { firstVersion }],
       ["create", "originalPrompt", { originalPrompt: "", firstVersion }],
-      ["create", "originalPrompt", { originalPrompt: "p".repeat(50_001), firstVersion }],
+      ["create", "originalPrompt", { originalPrompt: "p".repeat(PROMPT_MAX + 1), firstVersion }],
       ["create", "originalPrompt", { originalPrompt: ["p"], firstVersion }],
       ["create", "status", { ...create(), status: "done" }],
       ["create", "id", { ...create(), id: "mgqba7eok9p34y6n3wd" }],

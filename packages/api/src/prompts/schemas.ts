@@ -8,7 +8,8 @@ export const VERSION_STATUSES = ["pending", "completed", "error"] as const;
 export const zGroupStatus = z.enum(GROUP_STATUSES);
 export const zVersionStatus = z.enum(VERSION_STATUSES);
 
-export const PROMPT_MAX = 50_000;
+/** The app sets no limit and users paste whole documents; import and the direct API take the same. */
+export const PROMPT_MAX = 200_000;
 export const OPTIMIZED_PROMPT_MAX = 200_000;
 export const REASONING_MAX = 100_000;
 export const ITERATION_DIRECTION_MAX = 10_000;
