@@ -16,6 +16,38 @@ const list = z.string().transform((value) =>
     .filter(Boolean),
 );
 
+/**
+ * One entry of CORS_ORIGINS, as a browser writes it in the Origin header: "https://app.example.com" (default
+ * port dropped, host lower-cased), a custom scheme ("app://local", Electron's registered schemes), "file://"
+ * (what some Electron versions send) or "null" (what Chromium sends for file:// pages and sandboxed frames).
+ */
+function toOrigin(entry: string): string | undefined {
+  if (entry === "null") return entry;
+  if (!/^[a-z][a-z\d+.-]*:\/\//i.test(entry) || !URL.canParse(entry)) return undefined;
+  const url = new URL(entry);
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== "/" && url.pathname !== "")) {
+    return undefined;
+  }
+  if (url.protocol === "http:" || url.protocol === "https:") return url.origin;
+  if (url.protocol === "file:") return url.host === "" ? "file://" : undefined;
+  // Node gives no `origin` for schemes it does not know; a browser serialises them as scheme://host.
+  return url.host ? `${url.protocol}//${url.host.toLowerCase()}` : undefined;
+}
+
+const originList = list.transform((entries, context) =>
+  entries.map((entry) => {
+    const origin = toOrigin(entry);
+    if (origin === undefined) {
+      context.addIssue({
+        code: "custom",
+        message: `"${entry}" is not an origin: list origins such as https://app.example.com, app://local, file:// or null`,
+      });
+      return z.NEVER;
+    }
+    return origin;
+  }),
+);
+
 const envSchema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -30,9 +62,8 @@ const envSchema = z
     DB_POOL_MAX: int(1, 500).default(10),
     DB_CONNECT_TIMEOUT_MS: int(100, 120_000).default(5_000),
     DB_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(15_000),
-    CORS_ORIGINS: list
-      .default([])
-      .pipe(z.array(z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/$/, "")))),
+    CORS_ORIGINS: originList.default([]),
+    SESSION_COOKIE_SAMESITE: z.enum(["lax", "strict", "none"]).default("lax"),
     BODY_LIMIT_BYTES: int(1_024, 100 * 1024 * 1024).default(1024 * 1024),
     TRPC_MAX_BATCH_SIZE: int(1, 1_000).default(25),
     REQUEST_TIMEOUT_MS: int(1_000, 600_000).default(30_000),
@@ -55,7 +86,20 @@ const envSchema = z
       .default("false")
       .transform((value) => value === "true"),
   })
-  .strip();
+  .strip()
+  .superRefine((env, context) => {
+    // A SameSite=None cookie is sent from every page; "null" names no one (any sandboxed frame, data: URL or
+    // file:// page of any site is "null"), so together they would hand the session to whoever asks.
+    if (env.SESSION_COOKIE_SAMESITE === "none" && env.CORS_ORIGINS.includes("null")) {
+      context.addIssue({
+        code: "custom",
+        path: ["CORS_ORIGINS"],
+        message:
+          '"null" cannot be trusted with a SameSite=None cookie (every sandboxed or file:// page is "null"); ' +
+          "bearer requests from Origin: null need no entry",
+      });
+    }
+  });
 
 export type Env = z.input<typeof envSchema>;
 
@@ -66,7 +110,10 @@ export interface Config {
   port: number;
   logLevel: string;
   db: DbConfig;
+  /** Origins whose pages may use the session cookie (credentialed CORS, Origin check of cookie mutations). */
   corsOrigins: string[];
+  /** `secure` is forced by production and by SameSite=None (browsers drop a None cookie that is not Secure). */
+  sessionCookie: { sameSite: "lax" | "strict" | "none"; secure: boolean };
   bodyLimitBytes: number;
   trpcMaxBatchSize: number;
   requestTimeoutMs: number;
@@ -120,6 +167,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       },
     },
     corsOrigins: e.CORS_ORIGINS,
+    sessionCookie: {
+      sameSite: e.SESSION_COOKIE_SAMESITE,
+      secure: e.NODE_ENV === "production" || e.SESSION_COOKIE_SAMESITE === "none",
+    },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     trpcMaxBatchSize: e.TRPC_MAX_BATCH_SIZE,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,

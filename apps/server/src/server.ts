@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import cookie from "@fastify/cookie";
-import cors from "@fastify/cors";
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from "@trpc/server/adapters/fastify";
 import Fastify, { type FastifyInstance } from "fastify";
 
@@ -10,6 +9,7 @@ import { createDb, migrate, type Database } from "@prompt-booster/db";
 import type { Config } from "./config.ts";
 import { createDatabaseChangeEvents } from "./events/database-events.ts";
 import { createContextFactory } from "./http/context.ts";
+import { registerCors } from "./http/cors.ts";
 import { createEventStreams } from "./http/event-streams.ts";
 import { trackInFlight } from "./http/drain.ts";
 import { registerHealthRoutes } from "./http/health.ts";
@@ -97,11 +97,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     return sendError(request, reply, trpcError);
   });
 
-  await app.register(cors, {
-    origin: (origin, callback) => callback(null, origin !== undefined && config.corsOrigins.includes(origin)),
-    credentials: true,
-    maxAge: 600,
-  });
+  await registerCors(app, config.corsOrigins);
 
   registerHealthRoutes(app, db);
 

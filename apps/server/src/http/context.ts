@@ -45,7 +45,7 @@ export function createContextFactory({ config, db, clock, events, rateLimiter }:
         userAgent: req.headers["user-agent"] ?? null,
         origin: typeof req.headers.origin === "string" ? req.headers.origin : null,
       },
-      transport: cookieTransport(res, cookieName, config.production),
+      transport: cookieTransport(res, cookieName, config.sessionCookie),
       rateLimits: rateLimiter?.forRequest(req, res),
       reportError: (error, message) => req.log.error({ err: error }, message),
       importLimiter,
