@@ -140,56 +140,39 @@ describe("import.localData", () => {
     expect(group.currentVersionNumber).toBe(4);
   });
 
-  describe("malformed input gets a clear error and writes nothing", () => {
-    const cases: [string, () => unknown, string][] = [
+  describe("a payload that is not the app's shape gets a clear error and writes nothing", () => {
+    const cases: [string, () => unknown, string | undefined][] = [
+      ["history that is not an object", () => ({ history: 42, settings }), "history"],
+      ["groups that are a list", () => ({ history: { ...history, groups: [] }, settings }), "history.groups"],
+      ["versions that are not lists", () => ({ history: { ...history, versions: { a: {} } } }), "history.versions.a"],
+      ["history text that is not JSON", () => ({ history: "{not json", settings }), "history"],
+      ["templates that are not a record", () => ({ templates: "optimize_task", settings }), "templates"],
+      ["an unknown top-level key", () => ({ history, extra: true }), undefined],
+      // The input guard sees the whole payload before any schema: still a 400 naming the field.
       [
-        "a wrong type",
-        () => ({
-          history: {
-            ...history,
-            groups: { x: { ...history.groups.mgqba7eok9p34y6n3wd, id: "x", createdAt: "yesterday" } },
-          },
-        }),
-        "history.groups.x.createdAt",
-      ],
-      [
-        "an unknown status",
+        "a NUL character in one version",
         () => {
           const h = structuredClone(history);
-          h.versions.mgqba7eok9p34y6n3wd[0].status = "done";
+          h.versions.mgqba7eok9p34y6n3wd[1].originalPrompt = "a\u0000b";
           return { history: h };
         },
-        "history.versions.mgqba7eok9p34y6n3wd.0.status",
+        "history.versions.mgqba7eok9p34y6n3wd.1.originalPrompt",
       ],
       [
-        "duplicate version numbers",
+        "a NUL character inside history text",
         () => {
           const h = structuredClone(history);
-          h.versions.mgqba7eok9p34y6n3wd[1].number = 1;
-          return { history: h };
+          h.groups.mgqba7eok9p34y6n3wd.originalPrompt = "a\u0000b";
+          return { history: JSON.stringify(h) };
         },
-        "history.versions.mgqba7eok9p34y6n3wd.1.number",
+        "history.groups.mgqba7eok9p34y6n3wd.originalPrompt",
       ],
-      [
-        "a version whose group is missing",
-        () => {
-          const h = structuredClone(history);
-          delete h.groups.mgrqwlib3dvyrkttnjf;
-          return { history: h, settings };
-        },
-        "history.versions.mgrqwlib3dvyrkttnjf",
-      ],
-      ["an unknown top-level key", () => ({ history, extra: true }), "input"],
     ];
     for (const [what, input, field] of cases) {
       it(what, async () => {
         const { caller, user } = await userCaller(t.db);
         const before = await stateOf(user.id);
-        await expectError(
-          caller.import.localData(input() as never),
-          "BAD_REQUEST",
-          field === "input" ? undefined : field,
-        );
+        await expectError(caller.import.localData(input() as never), "BAD_REQUEST", field);
         expect(await stateOf(user.id)).toEqual(before);
       });
     }
@@ -217,6 +200,7 @@ const withoutIds = (answer: ImportOutput) => ({
   ...answer,
   skipped: answer.skipped.map(({ id: _id, ...item }) => item),
   errors: answer.errors.map(({ id: _id, ...item }) => item),
+  ids: Object.fromEntries(Object.entries(answer.ids).map(([kind, map]) => [kind, Object.keys(map).sort()])),
 });
 
 describe("import.localData, several at once", () => {

@@ -1,17 +1,27 @@
 // The app's localStorage data → the rows it becomes, in the order they are written (a group before its
-// versions). Pure: what is already on the server is decided later, batch by batch (see service.ts).
+// versions). Each item is checked on its own: one that fails goes into the answer's `errors` (with its
+// legacy id and field) and the rest is imported. Pure: what is already on the server is decided later,
+// batch by batch (see service.ts).
 import { createHash } from "node:crypto";
 
 import type { Prisma } from "@prompt-booster/db";
 
 import { normaliseTag } from "../lib/schemas.ts";
 import { zLanguage, zSettingsData } from "../settings/schemas.ts";
+import { BUILTIN_TEMPLATE_HASHES } from "./builtin-templates.ts";
 import {
   legacyTemplateMetadata,
+  zLegacyGroup,
+  zLegacySettings,
+  zLegacyTemplate,
+  zLegacyVersion,
+  type HistoryPayload,
   type ImportInput,
   type ImportOutput,
+  type LegacyGroup,
   type LegacySettings,
   type LegacyTemplate,
+  type LegacyVersion,
 } from "./schemas.ts";
 
 /** The namespace of every user's import namespace (a fixed random UUID: changing it would re-import everything). */
@@ -110,17 +120,83 @@ export type ImportItem = GroupItem | VersionItem | TemplateItem | SettingsItem;
 export function importItems(userId: string, input: ImportInput, now: Date, result: ImportOutput): ImportItem[] {
   const settings = input.settings ? settingsItem(input.settings, result) : null;
   return [
-    ...(input.history ? historyItems(userId, input.history) : []),
+    ...(input.history ? historyItems(userId, input.history, result) : []),
     ...(input.templates ? templateItems(userId, input.templates, now, result) : []),
     ...(settings ? [settings] : []),
   ];
 }
 
-function historyItems(userId: string, history: NonNullable<ImportInput["history"]>): ImportItem[] {
+interface Issue {
+  path: readonly PropertyKey[];
+  message: string;
+}
+
+/** One entry per item: the first issue's field, and any others in the message. */
+function reportInvalid(
+  result: ImportOutput,
+  kind: ImportItem["kind"],
+  legacyId: string,
+  at: readonly PropertyKey[],
+  issues: readonly Issue[],
+) {
+  const fieldOf = (issue: Issue) => [...at, ...issue.path].map(String).join(".");
+  const [first, ...others] = issues;
+  if (!first) return;
+  const also = others.map((issue) => `; also ${fieldOf(issue)}: ${issue.message}`).join("");
+  result.errors.push({ kind, legacyId, field: fieldOf(first), message: `${first.message}${also}` });
+}
+
+function historyItems(userId: string, history: HistoryPayload, result: ImportOutput): ImportItem[] {
+  const groups = new Map<string, LegacyGroup>();
+  for (const [key, raw] of Object.entries(history.groups)) {
+    const parsed = zLegacyGroup.safeParse(raw);
+    const issues = !parsed.success
+      ? parsed.error.issues
+      : parsed.data.id !== key
+        ? [{ path: ["id"], message: "differs from its key" }]
+        : [];
+    if (issues.length > 0) reportInvalid(result, "promptGroup", key, ["history", "groups", key], issues);
+    else groups.set(key, parsed.data!);
+  }
+
+  const versionsOf = new Map<string, LegacyVersion[]>();
+  const versionIds = new Set<string>();
+  for (const [groupKey, list] of Object.entries(history.versions)) {
+    const kept: LegacyVersion[] = [];
+    const numbers = new Set<number>();
+    list.forEach((raw, index) => {
+      const at = ["history", "versions", groupKey, index];
+      const legacyId = typeof raw.id === "string" ? raw.id : at.join(".");
+      if (!groups.has(groupKey)) {
+        const message = Object.hasOwn(history.groups, groupKey)
+          ? "its prompt group could not be imported"
+          : "has no group with this id in `groups`";
+        reportInvalid(result, "promptVersion", legacyId, at, [{ path: [], message }]);
+        return;
+      }
+      const parsed = zLegacyVersion.safeParse(raw);
+      if (!parsed.success) return reportInvalid(result, "promptVersion", legacyId, at, parsed.error.issues);
+      const version = parsed.data;
+      const issue: Issue | null =
+        version.groupId !== groupKey
+          ? { path: ["groupId"], message: `is not the group it is filed under (${groupKey})` }
+          : numbers.has(version.number)
+            ? { path: ["number"], message: `version ${version.number} appears twice in this group` }
+            : versionIds.has(version.id)
+              ? { path: ["id"], message: "appears twice" }
+              : null;
+      if (issue) return reportInvalid(result, "promptVersion", legacyId, at, [issue]);
+      numbers.add(version.number);
+      versionIds.add(version.id);
+      kept.push(version);
+    });
+    versionsOf.set(groupKey, kept);
+  }
+
   const items: ImportItem[] = [];
-  for (const group of Object.values(history.groups)) {
+  for (const [key, group] of groups) {
     const id = importedId(userId, "group", group.id);
-    const versions = (history.versions[group.id] ?? []).slice().sort((a, b) => a.number - b.number);
+    const versions = (versionsOf.get(key) ?? []).sort((a, b) => a.number - b.number);
     const latestNumber = Math.max(group.currentVersionNumber, ...versions.map((v) => v.number), 0);
     items.push({
       kind: "promptGroup",
@@ -137,46 +213,51 @@ function historyItems(userId: string, history: NonNullable<ImportInput["history"
         updatedAt: new Date(group.updatedAt),
       },
     });
-    for (const version of versions) {
-      const versionId = importedId(userId, "version", version.id);
-      const at = new Date(version.timestamp);
-      items.push({
-        kind: "promptVersion",
-        legacyId: version.id,
-        id: versionId,
-        groupId: id,
-        number: version.number,
-        latestNumber,
-        row: {
-          id: versionId,
-          groupId: id,
-          userId,
-          number: version.number,
-          originalPrompt: version.originalPrompt,
-          optimizedPrompt: version.optimizedPrompt,
-          reasoning: version.reasoning ?? null,
-          iterationDirection: version.iterationDirection ?? null,
-          modelId: version.modelId,
-          provider: version.provider,
-          modelName: version.modelName,
-          status: version.status,
-          favorite: version.favorite ?? false,
-          tags: [...new Set((version.tags ?? []).map(normaliseTag).filter(Boolean))],
-          timestamp: at,
-          createdAt: at,
-          updatedAt: at,
-        },
-      });
-    }
+    for (const version of versions) items.push(versionItem(userId, id, latestNumber, version));
   }
   return items;
 }
 
-/** A built-in template counts as the user's own once they saved it (its updatedAt is past its release). */
-function isUneditedBuiltin(template: LegacyTemplate): boolean {
-  if (template.isBuiltin !== true) return false;
-  const released = template.metadata.lastModified ?? template.createdAt ?? 0;
-  return template.updatedAt === undefined || template.updatedAt <= released;
+function versionItem(userId: string, groupId: string, latestNumber: number, version: LegacyVersion): VersionItem {
+  const id = importedId(userId, "version", version.id);
+  const at = new Date(version.timestamp);
+  return {
+    kind: "promptVersion",
+    legacyId: version.id,
+    id,
+    groupId,
+    number: version.number,
+    latestNumber,
+    row: {
+      id,
+      groupId,
+      userId,
+      number: version.number,
+      originalPrompt: version.originalPrompt,
+      optimizedPrompt: version.optimizedPrompt,
+      reasoning: version.reasoning ?? null,
+      iterationDirection: version.iterationDirection ?? null,
+      modelId: version.modelId,
+      provider: version.provider,
+      modelName: version.modelName,
+      status: version.status,
+      favorite: version.favorite ?? false,
+      tags: [...new Set((version.tags ?? []).map(normaliseTag).filter(Boolean))],
+      timestamp: at,
+      createdAt: at,
+      updatedAt: at,
+    },
+  };
+}
+
+/**
+ * A built-in is one of the app's shipped templates as it shipped: same id, same content. Timestamps say
+ * nothing (the app sets them when it loads its built-ins), and an edited built-in is the user's own.
+ */
+function isShippedBuiltin(template: LegacyTemplate): boolean {
+  if (!Object.hasOwn(BUILTIN_TEMPLATE_HASHES, template.id)) return false;
+  const hash = createHash("sha256").update(template.content, "utf8").digest("hex");
+  return BUILTIN_TEMPLATE_HASHES[template.id]!.includes(hash);
 }
 
 function templateItems(
@@ -186,9 +267,20 @@ function templateItems(
   result: ImportOutput,
 ): ImportItem[] {
   const items: ImportItem[] = [];
-  for (const template of Object.values(templates)) {
+  for (const [key, raw] of Object.entries(templates)) {
+    const parsed = zLegacyTemplate.safeParse(raw);
+    const issues = !parsed.success
+      ? parsed.error.issues
+      : parsed.data.id !== key
+        ? [{ path: ["id"], message: "differs from its key" }]
+        : [];
+    if (issues.length > 0) {
+      reportInvalid(result, "template", key, ["templates", key], issues);
+      continue;
+    }
+    const template = parsed.data!;
     const id = importedId(userId, "template", template.id);
-    if (isUneditedBuiltin(template)) {
+    if (isShippedBuiltin(template)) {
       result.skipped.push({
         kind: "template",
         legacyId: template.id,
@@ -219,10 +311,27 @@ function templateItems(
   return items;
 }
 
+/** The settings keys that pass their checks; each one that does not is reported and left out. */
+function validSettings(raw: Record<string, unknown>, result: ImportOutput): LegacySettings | null {
+  const checked = zLegacySettings.safeParse(raw);
+  if (checked.success) return checked.data;
+  const failed = new Map<string, Issue[]>();
+  for (const issue of checked.error.issues) {
+    const key = String(issue.path[0] ?? "");
+    failed.set(key, [...(failed.get(key) ?? []), { ...issue, path: issue.path.slice(1) }]);
+  }
+  for (const [key, issues] of failed) reportInvalid(result, "settings", key || "settings", ["settings", key], issues);
+  if (failed.has("")) return null;
+  const rest = zLegacySettings.safeParse(Object.fromEntries(Object.entries(raw).filter(([key]) => !failed.has(key))));
+  return rest.success ? rest.data : null;
+}
+
 const SECRET_KEY = /^api[-_]?key$/i;
 
-/** The app's settings keys → the settings row; API keys are left out (and reported). */
-function settingsItem(settings: LegacySettings, result: ImportOutput): SettingsItem | null {
+/** The app's settings keys → the settings row; API keys are blanked (and reported). */
+function settingsItem(raw: Record<string, unknown>, result: ImportOutput): SettingsItem | null {
+  const settings = validSettings(raw, result);
+  if (!settings) return null;
   const { "my-app-theme": theme, i18nextLng, ...rest } = settings;
   const settingsData = stripSecrets(rest, "", result.secretsRemoved) as Record<string, unknown>;
   const language = i18nextLng === undefined ? undefined : zLanguage.safeParse(i18nextLng);
@@ -261,6 +370,8 @@ function stripSecrets(value: unknown, path: string, removed: string[]): unknown 
     const at = path ? `${path}.${key}` : key;
     if (SECRET_KEY.test(key)) {
       if (typeof item === "string" && item.length > 0) removed.push(at);
+      // Kept as "": the app's ModelConfig.apiKey is a required field.
+      out[key] = "";
       continue;
     }
     out[key] = stripSecrets(item, at, removed);

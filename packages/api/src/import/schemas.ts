@@ -1,7 +1,8 @@
-// The app's own localStorage shapes (shared/client-shapes), validated before anything is written.
+// The app's own localStorage shapes (shared/client-shapes). The payload's shape is checked before anything
+// is written (a payload that is not the app's data is refused whole); each item is then checked on its own.
 import { z } from "zod";
 
-import { findInputProblem } from "../lib/input-guard.ts";
+import { findInputProblem, UNSAFE_KEYS } from "../lib/input-guard.ts";
 import {
   GROUP_STATUSES,
   ITERATION_DIRECTION_MAX,
@@ -18,11 +19,16 @@ export const MAX_IMPORT_VERSIONS = 10_000;
 export const MAX_IMPORT_TEMPLATES = 1_000;
 
 /** The app's ids: base-36 time + random (`mgqba7eok9p34y6n3wd`), or names such as `optimize_task-zh`. */
-const zLegacyId = z.string().min(1).max(100);
+const zLegacyId = z
+  .string()
+  .min(1)
+  .max(100)
+  // It becomes a key of the answer's id maps.
+  .refine((id) => !UNSAFE_KEYS.has(id), "is not allowed as an id");
 /** Epoch milliseconds, between 2000 and 2100. */
 const zEpochMs = z.number().int().min(946_684_800_000).max(4_102_444_800_000);
 
-const zLegacyGroup = z.object({
+export const zLegacyGroup = z.object({
   id: zLegacyId,
   originalPrompt: z.string().max(PROMPT_MAX),
   currentVersionNumber: z.number().int().min(0).max(100_000),
@@ -31,7 +37,7 @@ const zLegacyGroup = z.object({
   updatedAt: zEpochMs,
 });
 
-const zLegacyVersion = z.object({
+export const zLegacyVersion = z.object({
   id: zLegacyId,
   number: z.number().int().min(1).max(100_000),
   groupId: zLegacyId,
@@ -48,54 +54,77 @@ const zLegacyVersion = z.object({
   tags: z.array(z.string().max(80)).max(40).optional(),
 });
 
-/** `PROMPT_STORE`: groups by id, each group's versions by group id. */
-export const zLegacyHistory = z
+/** `PROMPT_STORE` with every item valid: what a client may build (and tests generate). */
+export const zLegacyHistory = z.object({
+  groups: z.record(zLegacyId, zLegacyGroup),
+  versions: z.record(zLegacyId, z.array(zLegacyVersion)),
+  activeGroupId: zLegacyId.nullish(),
+  activeVersionNumber: z.number().int().min(0).max(100_000).nullish(),
+});
+export type LegacyHistory = z.infer<typeof zLegacyHistory>;
+export type LegacyGroup = z.infer<typeof zLegacyGroup>;
+export type LegacyVersion = z.infer<typeof zLegacyVersion>;
+
+/** An item as the payload holds it: only its being an object is checked with the payload; the rest item by item. */
+const zAnyItem = z.record(z.string(), z.unknown());
+
+/**
+ * Parses JSON text until it is an object: localStorage holds text, and builds of the app before May 2025
+ * stored PROMPT_STORE as a JSON string of the JSON text (so one parse gives text again). Returns the object,
+ * or what is wrong, with the input guard's rules applied to what the text held (the guard saw a string).
+ */
+export function parseJsonText(
+  text: string,
+): { value: Record<string, unknown> } | { path: (string | number)[]; message: string } {
+  let value: unknown = text;
+  for (let depth = 0; depth < 3 && typeof value === "string"; depth++) {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return { path: [], message: "must be a JSON object (or its text)" };
+    }
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value)) {
+    return { path: [], message: "must be a JSON object (or its text)" };
+  }
+  const problem = findInputProblem(value);
+  return problem ?? { value: value as Record<string, unknown> };
+}
+
+/**
+ * An object, or JSON text that parses to one (once or twice): the guard's rules are applied to what the
+ * text held, and what is wrong is reported at its own path.
+ */
+function objectOrText(text: z.ZodString, what: string) {
+  return z
+    .union([zAnyItem, text], { error: `must be ${what}: an object, or its JSON text` })
+    .transform((value, ctx) => {
+      if (typeof value !== "string") return value;
+      const parsed = parseJsonText(value);
+      if ("value" in parsed) return parsed.value;
+      ctx.addIssue({ code: "custom", path: parsed.path, message: parsed.message });
+      return z.NEVER;
+    });
+}
+
+/**
+ * `PROMPT_STORE` as the app stored it: groups by id, each group's versions by group id. Only the shape is
+ * checked here (and the per-request limits); each group and version is checked on its own, and one that
+ * fails is reported in the answer's `errors` while the rest is imported.
+ */
+const zHistoryShape = z
   .object({
-    groups: z.record(zLegacyId, zLegacyGroup),
-    versions: z.record(zLegacyId, z.array(zLegacyVersion)),
-    activeGroupId: zLegacyId.nullish(),
-    activeVersionNumber: z.number().int().min(0).max(100_000).nullish(),
+    groups: z.record(z.string(), zAnyItem).describe("PromptGroup by its id"),
+    versions: z.record(z.string(), z.array(zAnyItem)).describe("PromptVersion[] by their group's id"),
+    activeGroupId: z.unknown().optional(),
+    activeVersionNumber: z.unknown().optional(),
   })
   .superRefine((history, ctx) => {
-    const groups = Object.entries(history.groups);
-    if (groups.length > MAX_IMPORT_GROUPS) {
+    if (Object.keys(history.groups).length > MAX_IMPORT_GROUPS) {
       ctx.addIssue({ code: "custom", path: ["groups"], message: `at most ${MAX_IMPORT_GROUPS} groups per import` });
     }
-    for (const [key, group] of groups) {
-      if (group.id !== key)
-        ctx.addIssue({ code: "custom", path: ["groups", key, "id"], message: "differs from its key" });
-    }
     let total = 0;
-    const versionIds = new Set<string>();
-    for (const [groupId, versions] of Object.entries(history.versions)) {
-      total += versions.length;
-      if (!(groupId in history.groups)) {
-        ctx.addIssue({ code: "custom", path: ["versions", groupId], message: "has no group with this id in `groups`" });
-      }
-      const numbers = new Set<number>();
-      versions.forEach((version, index) => {
-        const path = ["versions", groupId, index];
-        if (version.groupId !== groupId) {
-          ctx.addIssue({
-            code: "custom",
-            path: [...path, "groupId"],
-            message: `is not the group it is filed under (${groupId})`,
-          });
-        }
-        if (numbers.has(version.number)) {
-          ctx.addIssue({
-            code: "custom",
-            path: [...path, "number"],
-            message: `version ${version.number} appears twice in this group`,
-          });
-        }
-        numbers.add(version.number);
-        if (versionIds.has(version.id)) {
-          ctx.addIssue({ code: "custom", path: [...path, "id"], message: "appears twice" });
-        }
-        versionIds.add(version.id);
-      });
-    }
+    for (const versions of Object.values(history.versions)) total += versions.length;
     if (total > MAX_IMPORT_VERSIONS) {
       ctx.addIssue({
         code: "custom",
@@ -104,9 +133,11 @@ export const zLegacyHistory = z
       });
     }
   });
-export type LegacyHistory = z.infer<typeof zLegacyHistory>;
+/** PROMPT_STORE as an object, or as the JSON text the app stored (also double-encoded). */
+export const zHistoryPayload = objectOrText(z.string(), "PROMPT_STORE").pipe(zHistoryShape);
+export type HistoryPayload = z.infer<typeof zHistoryShape>;
 
-const zLegacyTemplate = z
+export const zLegacyTemplate = z
   .object({
     id: zLegacyId,
     name: z.string().trim().min(1).max(TEMPLATE_NAME_MAX),
@@ -140,35 +171,17 @@ export function legacyTemplateMetadata(template: z.input<typeof zLegacyTemplate>
   return { ...extra, ...metadata, importedFrom: id };
 }
 
-export const zLegacyTemplates = z.record(zLegacyId, zLegacyTemplate).superRefine((templates, ctx) => {
-  const entries = Object.entries(templates);
-  if (entries.length > MAX_IMPORT_TEMPLATES) {
+/** The app's templates record; each template is checked on its own, like history items. */
+export const zTemplatesPayload = z.record(z.string(), zAnyItem).superRefine((templates, ctx) => {
+  if (Object.keys(templates).length > MAX_IMPORT_TEMPLATES) {
     ctx.addIssue({ code: "custom", message: `at most ${MAX_IMPORT_TEMPLATES} templates per import` });
-  }
-  for (const [key, template] of entries) {
-    if (template.id !== key) ctx.addIssue({ code: "custom", path: [key, "id"], message: "differs from its key" });
   }
 });
 
 /** localStorage values are strings; the app stores JSON ones (`model-settings`) as text, so accept both. */
-const zJsonText = z.union([z.string().max(256 * 1024), z.record(z.string(), z.unknown())]).transform((value, ctx) => {
-  if (typeof value !== "string") return value;
-  try {
-    const parsed: unknown = JSON.parse(value);
-    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
-      // Parsed here, so the input guard has not seen it yet: the same rules, before anything is stored.
-      const problem = findInputProblem(parsed);
-      if (!problem) return parsed as Record<string, unknown>;
-      ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
-      return z.NEVER;
-    }
-  } catch {
-    // reported below
-  }
-  ctx.addIssue({ code: "custom", message: "must be a JSON object (or its text)" });
-  return z.NEVER;
-});
+const zJsonText = objectOrText(z.string().max(256 * 1024), "a JSON object");
 
+/** The app's settings keys, each checked on its own: one that fails is reported and left out. */
 export const zLegacySettings = z
   .object({
     "model-settings": zJsonText.optional(),
@@ -181,9 +194,9 @@ export type LegacySettings = z.infer<typeof zLegacySettings>;
 
 export const zImportInput = z
   .object({
-    history: zLegacyHistory.optional(),
-    templates: zLegacyTemplates.optional(),
-    settings: zLegacySettings.optional(),
+    history: zHistoryPayload.optional(),
+    templates: zTemplatesPayload.optional(),
+    settings: z.record(z.string(), z.unknown()).optional().describe("The app's settings keys (see LegacySettings)"),
   })
   .strict();
 export type ImportInput = z.infer<typeof zImportInput>;
@@ -204,6 +217,8 @@ const zItemRef = z.object({
   id: z.string().optional(),
 });
 
+const zIdMap = z.record(z.string(), z.string());
+
 export const zImportOutput = z.object({
   /**
    * Items of this payload that are on the server as sent: written now, or found from an earlier import of
@@ -214,10 +229,25 @@ export const zImportOutput = z.object({
   /** Left out on purpose, each with the reason (an unedited built-in template, a row deleted since). */
   skipped: z.array(zItemRef.extend({ reason: z.string() })),
   /** Items that could not be imported, each with the reason (the rest was). */
-  errors: z.array(zItemRef.extend({ message: z.string() })),
+  errors: z.array(
+    zItemRef.extend({
+      /** Where in the payload, for an item that failed validation: `history.versions.<groupId>.0.status`. */
+      field: z.string().optional(),
+      message: z.string(),
+    }),
+  ),
   /** Where provider API keys were found and left out: they are never stored in plain text. */
   secretsRemoved: z.array(z.string()),
   /** The user's revision once every item was in place: a device that has pulled up to it has them all. */
   revision: z.number().int(),
+  /**
+   * Legacy id → server id of every item of this payload that is on the server (written now or already
+   * there), so the app can map what it still holds (`activeGroupId`, open views) to the synced rows.
+   */
+  ids: z.object({
+    promptGroups: zIdMap,
+    promptVersions: zIdMap,
+    templates: zIdMap,
+  }),
 });
 export type ImportOutput = z.infer<typeof zImportOutput>;

@@ -33,6 +33,7 @@ export async function importLocalData(deps: ServiceDeps, userId: string, input: 
     errors: [],
     secretsRemoved: [],
     revision: 0,
+    ids: { promptGroups: {}, promptVersions: {}, templates: {} },
   };
   const items = importItems(userId, input, deps.clock.now(), result);
   let lastWritten: number | null = null;
@@ -82,7 +83,11 @@ function textLength(row: object): number {
   return length;
 }
 
-type Outcome = { kind: "imported" } | { kind: "skipped"; reason: string } | { kind: "error"; message: string };
+type Outcome =
+  | { kind: "imported" }
+  | { kind: "skipped"; reason: string }
+  /** `present`: the item's row is on the server all the same (its id goes into the id map). */
+  | { kind: "error"; message: string; present?: boolean };
 
 interface BatchOutcome {
   /** The user's revision when the batch committed. */
@@ -149,7 +154,11 @@ async function writeBatch(tx: Tx, userId: string, batch: ImportItem[]): Promise<
           jsonEqual(template.metadata, item.row.metadata);
         return same
           ? { kind: "imported" }
-          : { kind: "error", message: "changed on the server since it was imported; the server copy was kept" };
+          : {
+              kind: "error",
+              message: "changed on the server since it was imported; the server copy was kept",
+              present: true,
+            };
       }
       case "settings": {
         if (!found.settingsMatch(item)) newSettings = item;
@@ -241,6 +250,8 @@ function record(result: ImportOutput, item: ImportItem, outcome: Outcome) {
   if (outcome.kind === "skipped") result.skipped.push({ ...ref, reason: outcome.reason });
   else if (outcome.kind === "error") result.errors.push({ ...ref, message: outcome.message });
   else result.imported[COUNTED[item.kind]]++;
+  const present = outcome.kind === "imported" || (outcome.kind === "error" && outcome.present === true);
+  if (present && item.kind !== "settings") result.ids[COUNTED[item.kind]][item.legacyId] = item.id;
 }
 
 const COUNTED = {
