@@ -1,19 +1,39 @@
 import { defineConfig } from "tsup";
 
-// Two builds of the same entry:
-// - dist/index.js for the apps' own bundlers: npm dependencies stay imports, workspace code is compiled in;
-// - dist/browser.js, self-contained (every dependency inlined), for a plain <script type="module">.
-// Both are checked by test/bundle.test.ts to hold no server code.
+// The published package (dist/index, dist/schemas, dist/electron; ESM and CommonJS, with declarations):
+// npm dependencies stay imports, this repository's code is compiled in. Its declarations inline the router's
+// types from generated/app-router.d.ts (written by scripts/router-dts.mjs just before) and the schemas from
+// the api package's source, so they import nothing of this repository.
+// dist/browser.js is the same client self-contained (every dependency inlined) for a plain
+// <script type="module">. test/bundle.test.ts checks that none of them holds server code.
+const declarations = {
+  compilerOptions: {
+    paths: {
+      "@prompt-booster/api": ["./generated/app-router.d.ts"],
+      "@prompt-booster/api/schemas": ["../api/src/schemas.ts"],
+    },
+  },
+};
+
 export default defineConfig([
   {
-    entry: { index: "src/index.ts" },
-    format: "esm",
+    entry: { index: "src/index.ts", schemas: "src/schemas.ts" },
+    format: ["esm", "cjs"],
     platform: "neutral",
     target: "es2022",
-    dts: false,
+    dts: declarations,
     sourcemap: true,
     clean: true,
     noExternal: [/^@prompt-booster\//],
+  },
+  {
+    // Node only (node:fs): kept off the main entry so browser bundles never see it.
+    entry: { electron: "src/electron.ts" },
+    format: ["esm", "cjs"],
+    platform: "node",
+    target: "node20",
+    dts: true,
+    sourcemap: true,
   },
   {
     entry: { browser: "src/index.ts" },

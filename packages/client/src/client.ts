@@ -1,31 +1,21 @@
 // The typed client of the Prompt Booster API for the web app (cookie session) and the desktop app (bearer
 // token from a store the app provides). Only the router's *types* come from @prompt-booster/api.
-import {
-  createTRPCClient,
-  httpBatchLink,
-  httpSubscriptionLink,
-  splitLink,
-  TRPCClientError,
-  type TRPCLink,
-} from "@trpc/client";
-import { observable } from "@trpc/server/observable";
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCClient } from "@trpc/client";
 import { EventSource as FetchEventSource } from "eventsource";
 import superjson from "superjson";
 
-import type { AppRouter } from "@prompt-booster/api";
-
-/** Where the desktop app keeps its session token (e.g. Electron `safeStorage`); may be async. */
-export interface TokenStore {
-  get(): string | null | undefined | Promise<string | null | undefined>;
-  set(token: string): void | Promise<void>;
-  clear(): void | Promise<void>;
-}
+import type { AppRouter } from "./router-types.ts";
+import { sessionLink, type TokenStore } from "./session-link.ts";
 
 export type ClientAuth =
   /** Browsers: the server's httpOnly session cookie, sent with `credentials: 'include'`. */
   | { mode: "cookie" }
   /** Apps that hold the token themselves: sent as `Authorization: Bearer …`, never in a URL. */
-  | { mode: "bearer"; tokens: TokenStore };
+  | {
+      mode: "bearer";
+      /** Gets every sign-in's token (`register`, `login`, `refreshToken`); cleared on sign-out and on UNAUTHORIZED. */
+      tokens: TokenStore;
+    };
 
 export interface ClientOptions {
   /** The API's base URL, e.g. `https://api.example.com` (tRPC is served under `/trpc`). */
@@ -44,9 +34,9 @@ export interface ClientOptions {
 export const DEFAULT_MAX_BATCH_SIZE = 20;
 export const DEFAULT_MAX_URL_LENGTH = 4_000;
 
-export type ApiClient = ReturnType<typeof createClient>;
+export type ApiClient = TRPCClient<AppRouter>;
 
-export function createClient(options: ClientOptions) {
+export function createClient(options: ClientOptions): ApiClient {
   const url = `${options.url.replace(/\/$/, "")}/trpc`;
   const baseFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const { auth } = options;
@@ -81,7 +71,7 @@ export function createClient(options: ClientOptions) {
 
   return createTRPCClient<AppRouter>({
     links: [
-      sessionExpiryLink(options.onSessionExpired),
+      sessionLink(auth.mode === "bearer" ? auth.tokens : null, options.onSessionExpired),
       splitLink({
         condition: (op) => op.type === "subscription",
         true: subscriptions,
@@ -100,24 +90,4 @@ export function createClient(options: ClientOptions) {
 function toRecord(headers: ConstructorParameters<typeof Headers>[0]): Record<string, string> {
   if (!headers) return {};
   return Object.fromEntries(new Headers(headers).entries());
-}
-
-/** Tells the app when the server says the session is gone (expired, revoked, signed out elsewhere). */
-function sessionExpiryLink(onSessionExpired: (() => void) | undefined): TRPCLink<AppRouter> {
-  return () =>
-    ({ op, next }) =>
-      observable((observer) =>
-        next(op).subscribe({
-          next: (value) => observer.next(value),
-          complete: () => observer.complete(),
-          error(error) {
-            if (isUnauthorized(error)) onSessionExpired?.();
-            observer.error(error);
-          },
-        }),
-      );
-}
-
-export function isUnauthorized(error: unknown): boolean {
-  return error instanceof TRPCClientError && (error.data as { code?: string } | undefined)?.code === "UNAUTHORIZED";
 }

@@ -1,5 +1,7 @@
-export { createClient, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_URL_LENGTH, isUnauthorized } from "./client.ts";
-export type { ApiClient, ClientAuth, ClientOptions, TokenStore } from "./client.ts";
+export { createClient, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_URL_LENGTH } from "./client.ts";
+export type { ApiClient, ClientAuth, ClientOptions } from "./client.ts";
+export { isUnauthorized } from "./session-link.ts";
+export type { TokenStore } from "./session-link.ts";
 export { isResetRequired, isStreamReplaced, MemorySyncStore, SyncEngine } from "./sync-engine.ts";
 export type {
   PushMutation,
@@ -10,7 +12,20 @@ export type {
   SyncEntity,
   SyncStore,
 } from "./sync-engine.ts";
-// Types only: erased from the build, so no server code comes with them.
-export type { AppRouter, RouterInputs, RouterOutputs } from "@prompt-booster/api";
-// The input/output schemas, from the api package's schema-only entry point (zod and nothing else).
-export * as schemas from "@prompt-booster/api/schemas";
+export type {
+  AppRouter,
+  AuthResult,
+  ImportInput,
+  ImportResult,
+  PromptGroup,
+  PromptPage,
+  PromptVersion,
+  RouterInputs,
+  RouterOutputs,
+  Session,
+  Settings,
+  Template,
+  TemplatePage,
+  User,
+} from "./router-types.ts";
+// The zod schemas live on their own entry point, "@prompt-booster/client/schemas".

@@ -1,8 +1,9 @@
 // Keeps a device's local copy in step with the server: pull on start, pull whenever the subscription says a
 // newer revision exists, and push the writes queued while offline. The app supplies the storage.
-import type { RouterInputs, RouterOutputs } from "@prompt-booster/api";
+import type { RouterInputs, RouterOutputs } from "./router-types.ts";
 
-import { isUnauthorized, type ApiClient } from "./client.ts";
+import type { ApiClient } from "./client.ts";
+import { isUnauthorized } from "./session-link.ts";
 
 export type SyncChange = RouterOutputs["sync"]["pull"]["changes"][number];
 export type PushMutation = RouterInputs["sync"]["push"]["mutations"][number];

@@ -1,0 +1,96 @@
+// Keeps the app's token store in step with the server's answers, so the app never has to notice new tokens or
+// ended sessions itself.
+import { TRPCClientError, type TRPCLink } from "@trpc/client";
+import { observable } from "@trpc/server/observable";
+
+import type { AppRouter } from "./router-types.ts";
+
+/** Where the desktop app keeps its session token (e.g. Electron `safeStorage`); may be async. */
+export interface TokenStore {
+  get(): string | null | undefined | Promise<string | null | undefined>;
+  set(token: string): void | Promise<void>;
+  clear(): void | Promise<void>;
+}
+
+/** Answers `{ token, … }`: the token to keep from now on. */
+const SIGN_IN = new Set(["auth.register", "auth.login", "auth.refreshToken"]);
+/** The session (or every session) is gone once these succeed. */
+const SIGN_OUT = new Set(["auth.logout", "auth.logoutAll", "auth.deleteAccount"]);
+/** A refused sign-in is a wrong password, not an ended session: the token held (if any) still works. */
+const PUBLIC = new Set(["auth.register", "auth.login"]);
+
+export function isUnauthorized(error: unknown): boolean {
+  return error instanceof TRPCClientError && (error.data as { code?: string } | undefined)?.code === "UNAUTHORIZED";
+}
+
+function tokenOf(data: unknown): string | null {
+  const token = (data as { token?: unknown } | null | undefined)?.token;
+  return typeof token === "string" ? token : null;
+}
+
+/**
+ * Stores the token of every sign-in, clears it on sign-out and on any UNAUTHORIZED answer (expired, revoked,
+ * signed out elsewhere), and tells the app through `onSessionExpired`. The answer is handed on only once the
+ * store has the new state, so a call made right after `await login(…)` already carries the new token.
+ */
+export function sessionLink(
+  tokens: TokenStore | null,
+  onSessionExpired: (() => void) | undefined,
+): TRPCLink<AppRouter> {
+  return () =>
+    ({ op, next }) =>
+      observable((observer) => {
+        // Store updates finish in order, and before the answer they belong to is handed on.
+        let settled: Promise<unknown> = Promise.resolve();
+        const after = (update: () => void | Promise<void>, then: () => void) => {
+          settled = settled
+            .then(update)
+            .then(then, (error: unknown) => observer.error(TRPCClientError.from(toError(error))));
+        };
+        const subscription = next(op).subscribe({
+          next(value) {
+            const data = "data" in value.result ? value.result.data : undefined;
+            const token = SIGN_IN.has(op.path) ? tokenOf(data) : null;
+            if (tokens && token)
+              after(
+                () => tokens.set(token),
+                () => observer.next(value),
+              );
+            else if (tokens && SIGN_OUT.has(op.path))
+              after(
+                () => tokens.clear(),
+                () => observer.next(value),
+              );
+            else
+              after(
+                () => {},
+                () => observer.next(value),
+              );
+          },
+          complete: () =>
+            after(
+              () => {},
+              () => observer.complete(),
+            ),
+          error(error) {
+            if (!isUnauthorized(error) || PUBLIC.has(op.path))
+              return after(
+                () => {},
+                () => observer.error(error),
+              );
+            after(
+              () => tokens?.clear(),
+              () => {
+                onSessionExpired?.();
+                observer.error(error);
+              },
+            );
+          },
+        });
+        return () => subscription.unsubscribe();
+      });
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
