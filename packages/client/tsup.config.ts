@@ -1,11 +1,16 @@
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+
 import { defineConfig } from "tsup";
 
 // The published package (dist/index, dist/schemas, dist/electron; ESM and CommonJS, with declarations):
 // npm dependencies stay imports, this repository's code is compiled in. Its declarations inline the router's
-// types from generated/app-router.d.ts (written by scripts/router-dts.mjs just before) and the schemas from
-// the api package's source, so they import nothing of this repository.
+// types from generated/app-router.d.ts (written by scripts/router-dts.mjs, run here so a bare `tsup` works
+// too) and the schemas from the api package's source, so they import nothing of this repository.
 // dist/browser.js is the same client self-contained (every dependency inlined) for a plain
 // <script type="module">. test/bundle.test.ts checks that none of them holds server code.
+execFileSync(process.execPath, [path.join(import.meta.dirname, "scripts/router-dts.mjs")], { stdio: "inherit" });
+
 const declarations = {
   compilerOptions: {
     paths: {

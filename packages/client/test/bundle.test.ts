@@ -27,7 +27,6 @@ const isServerCode = (source: string) => {
 const requireHere = createRequire(path.join(root, "package.json"));
 
 beforeAll(() => {
-  execFileSync(process.execPath, [path.join(root, "scripts/router-dts.mjs")], { cwd: root, stdio: "pipe" });
   execFileSync(process.execPath, [requireHere.resolve("tsup/dist/cli-default.js")], { cwd: root, stdio: "pipe" });
 }, 180_000);
 
