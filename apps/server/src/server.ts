@@ -83,6 +83,8 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     frameworkErrors: (error, request, reply) => sendError(request, reply, asTrpcError(error)),
     clientErrorHandler: answerClientError,
   });
+  // First of the hooks: every answer, the drain's 503 included, carries CORS headers a page can read.
+  await registerCors(app, config.corsOrigins);
   const eventStreams = createEventStreams();
   const inFlight = trackInFlight(app, eventStreams);
   app.addHook("onSend", async (request, reply) => {
@@ -96,8 +98,6 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     if (trpcError.code === "INTERNAL_SERVER_ERROR") request.log.error({ err: error }, "request failed");
     return sendError(request, reply, trpcError);
   });
-
-  await registerCors(app, config.corsOrigins);
 
   registerHealthRoutes(app, db);
 

@@ -3,6 +3,7 @@
 // and a cookie mutation from any other origin is still refused. Error answers carry the same headers, so
 // the page can read why it was refused.
 import { randomUUID } from "node:crypto";
+import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { signUp } from "./support/auth.ts";
@@ -196,5 +197,46 @@ describe("CORS with a SameSite=None session cookie and tight rate limits", () =>
     expect(corsOf(limited)).toMatchObject({ allowOrigin: "*", allowCredentials: null });
     expect(corsOf(limited).exposeHeaders).toContain("retry-after");
     expect(limited.headers.get("retry-after")).toMatch(/^\d+$/);
+  });
+});
+
+describe("CORS while the server drains", () => {
+  let t: TestServer;
+  let release: () => void = () => {};
+  let started: Promise<void>;
+
+  beforeAll(async () => {
+    let markStarted: () => void = () => {};
+    started = new Promise((resolve) => (markStarted = resolve));
+    t = await startTestServer({
+      beforeStart: (server) =>
+        server.app.get("/test/slow", async () => {
+          markStarted();
+          await new Promise<void>((resolve) => (release = resolve));
+          return { finished: true };
+        }),
+    });
+  });
+  afterAll(() => t.close());
+
+  it("puts CORS headers on the drain's 503, so the page can read it and its Retry-After", async () => {
+    const slow = fetch(`${t.url}/test/slow`);
+    await started;
+    const stopping = t.server.stop();
+    // A new connection: fetch would reuse the pooled keep-alive one.
+    const refused = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http
+        .get(`${t.url}/trpc/auth.me`, { agent: false, headers: { origin: "null" } }, (response) => {
+          response.resume();
+          resolve(response);
+        })
+        .on("error", reject);
+    });
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers["access-control-allow-origin"]).toBe("*");
+    expect(refused.headers["access-control-expose-headers"]).toMatch(/retry-after/i);
+    release();
+    expect((await slow).status).toBe(200);
+    await stopping;
   });
 });
