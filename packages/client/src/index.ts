@@ -1,5 +1,6 @@
 export { createClient, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_URL_LENGTH } from "./client.ts";
 export type { ApiClient, ClientAuth, ClientOptions } from "./client.ts";
+export * from "./import.ts";
 export { isUnauthorized } from "./session-link.ts";
 export type { TokenStore } from "./session-link.ts";
 export { isResetRequired, isStreamReplaced, MemorySyncStore, SyncEngine } from "./sync-engine.ts";
