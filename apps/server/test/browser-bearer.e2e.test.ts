@@ -82,12 +82,8 @@ const pageHtml = `<!doctype html><meta charset="utf-8"><title>Prompt Booster bea
       };
       this.client = createClient({ url: apiUrl, auth: { mode: "bearer", tokens: this.tokens } });
     },
-    async register(body) {
-      const answer = await this.client.auth.register.mutate(body);
-      // Harmless where the client already hands sign-in tokens to the store.
-      await this.tokens.set(answer.token);
-      return answer.user.id;
-    },
+    // The client hands the answer's token to the store itself.
+    async register(body) { return (await this.client.auth.register.mutate(body)).user.id; },
     async me() { return (await this.client.auth.me.query()).user.id; },
     async createTemplate(name) {
       return (await this.client.templates.create.mutate({ name, content: "You are a careful editor." })).id;
