@@ -1,5 +1,5 @@
-// POST /api/import over real HTTP: the app's example data, a malformed body, a body far over the limit, and
-// the server's import limit (one at a time here, none waiting).
+// POST /api/import over real HTTP: the app's example data, a body not in the app's shape, stored text with
+// an invalid item, a body far over the limit, and the server's import limit (one at a time, none waiting).
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
@@ -38,8 +38,13 @@ describe("POST /api/import", () => {
     const { token, user } = await signUp(t.url);
     const first = await post(token, JSON.stringify(body));
     expect(first.status).toBe(200);
-    const result = (await first.json()) as { imported: Record<string, number>; secretsRemoved: string[] };
+    const result = (await first.json()) as {
+      imported: Record<string, number>;
+      secretsRemoved: string[];
+      ids: Record<string, Record<string, string>>;
+    };
     expect(result.imported).toEqual({ promptGroups: 2, promptVersions: 4, templates: 0, settings: 1 });
+    expect(Object.keys(result.ids.promptGroups).sort()).toEqual(["mgqba7eok9p34y6n3wd", "mgrqwlib3dvyrkttnjf"]);
     expect(result.secretsRemoved).toHaveLength(3);
     const after = await revisionOf(user.id);
 
@@ -76,18 +81,43 @@ describe("POST /api/import", () => {
     expect((await post(second.token, JSON.stringify(body))).status).toBe(200);
   });
 
-  it("answers a malformed body with 400 naming the field, and writes nothing", async () => {
+  it("answers a body that is not the app's shape with 400 naming the field, and writes nothing", async () => {
     const { token, user } = await signUp(t.url);
     const before = await revisionOf(user.id);
-    const bad = structuredClone(body);
-    bad.history.versions.mgqba7eok9p34y6n3wd[2].number = 2;
-    const response = await post(token, JSON.stringify(bad));
+    const response = await post(token, JSON.stringify({ ...body, history: { ...body.history, groups: [] } }));
     expect(response.status).toBe(400);
     const error = (await response.json()) as { code: string; message: string };
     expect(error.code).toBe("BAD_REQUEST");
-    expect(error.message).toContain("history.versions.mgqba7eok9p34y6n3wd.2.number");
+    expect(error.message).toContain("history.groups");
     expect(await revisionOf(user.id)).toEqual(before);
     expect(await t.testDb.db.prisma.promptGroup.count({ where: { userId: user.id } })).toBe(0);
+  });
+
+  it("takes PROMPT_STORE double-encoded; one invalid version is listed with its legacy id and field, the rest written", async () => {
+    const { token, user } = await signUp(t.url);
+    const history = structuredClone(body.history);
+    history.versions.mgqba7eok9p34y6n3wd[2].number = 2;
+    const response = await post(token, JSON.stringify({ ...body, history: JSON.stringify(JSON.stringify(history)) }));
+    expect(response.status).toBe(200);
+    const result = (await response.json()) as {
+      imported: Record<string, number>;
+      errors: { kind: string; legacyId: string; field?: string }[];
+      ids: Record<string, Record<string, string>>;
+    };
+    expect(result.errors).toMatchObject([
+      {
+        kind: "promptVersion",
+        legacyId: "mgqbmn6py7jzb6cn6z4",
+        field: "history.versions.mgqba7eok9p34y6n3wd.2.number",
+      },
+    ]);
+    expect(result.imported).toMatchObject({ promptGroups: 2, promptVersions: 3 });
+    expect(Object.keys(result.ids.promptVersions).sort()).toEqual([
+      "mgqba7eo25rq4f5zr37",
+      "mgqbgwexe3p3e2z8iq9",
+      "mgrqwlibbf5jxvlsi47",
+    ]);
+    expect(await t.testDb.db.prisma.promptVersion.count({ where: { userId: user.id } })).toBe(3);
   });
 
   it("refuses a 100 MB body with 413 before reading it, and writes nothing", async () => {
