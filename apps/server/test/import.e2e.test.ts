@@ -41,7 +41,7 @@ describe("POST /api/import", () => {
     const result = (await first.json()) as {
       imported: Record<string, number>;
       secretsRemoved: string[];
-      ids: Record<string, Record<string, string>>;
+      ids: { promptGroups: Record<string, string>; promptVersions: Record<string, string> };
     };
     expect(result.imported).toEqual({ promptGroups: 2, promptVersions: 4, templates: 0, settings: 1 });
     expect(Object.keys(result.ids.promptGroups).sort()).toEqual(["mgqba7eok9p34y6n3wd", "mgrqwlib3dvyrkttnjf"]);
@@ -102,7 +102,7 @@ describe("POST /api/import", () => {
     const result = (await response.json()) as {
       imported: Record<string, number>;
       errors: { kind: string; legacyId: string; field?: string }[];
-      ids: Record<string, Record<string, string>>;
+      ids: { promptGroups: Record<string, string>; promptVersions: Record<string, string> };
     };
     expect(result.errors).toMatchObject([
       {
