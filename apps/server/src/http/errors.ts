@@ -2,7 +2,7 @@
 // the router's not-found, the drain), is written here in the one shape its path promises: tRPC's own error
 // envelope under /trpc (so @trpc/client reports a typed error for a 413 as for a 409), and the REST body
 // `{ code, message, issues?, details? }` everywhere else.
-import { TRPCError } from "@trpc/server";
+import type { TRPCError } from "@trpc/server";
 import { getErrorShape } from "@trpc/server/unstable-core-do-not-import";
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";

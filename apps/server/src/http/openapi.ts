@@ -118,6 +118,11 @@ const errorStatuses: Record<number, { name: string; code: string; description: s
   414: { name: "UriTooLong", code: "URI_TOO_LONG", description: "The request path is too long" },
   415: { name: "UnsupportedMediaType", code: "UNSUPPORTED_MEDIA_TYPE", description: "The body is not JSON" },
   429: { name: "TooManyRequests", code: "TOO_MANY_REQUESTS", description: "Rate limited; see `Retry-After`" },
+  431: {
+    name: "HeadersTooLarge",
+    code: "HEADERS_TOO_LARGE",
+    description: "The request headers (or URL) are too large",
+  },
   500: { name: "InternalServerError", code: "INTERNAL_SERVER_ERROR", description: "An unexpected failure" },
   503: {
     name: "ServiceUnavailable",
@@ -141,7 +146,7 @@ const ruleStatuses: Record<string, number[]> = {
 };
 
 function errorResponses(operation: Operation, method: string, path: string, isProtected: boolean) {
-  const statuses = [400, 408, 414, 500, 503];
+  const statuses = [400, 408, 414, 431, 500, 503];
   // A body may come with any method but GET; Fastify checks its size and media type before any procedure.
   if (method !== "get") statuses.push(413, 415);
   if (isProtected) statuses.push(401, 403);

@@ -16,12 +16,14 @@ function decodeCursorText(raw: string): string {
   return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(binary, (char) => char.charCodeAt(0)));
 }
 
+/** Room for a name-sorted cursor holding a 200-character name that JSON escapes (up to 6 bytes each). */
+const MAX_CURSOR_LENGTH = 2_048;
+
 /** A `cursor` input field that decodes to `shape`, or fails validation naming the field. */
 export function zCursor<T extends z.ZodType>(shape: T) {
   return z
     .string()
-    // Room for a name-sorted cursor holding a 200-character name that JSON escapes (up to 6 bytes each).
-    .max(2_048)
+    .max(MAX_CURSOR_LENGTH)
     .transform((raw, ctx): z.output<T> => {
       let decoded: unknown;
       try {
