@@ -25,8 +25,8 @@ export async function* revisionSignals(
   const unsubscribe = deps.events.subscribe({
     ...owner,
     onChange(event) {
-      if (event.revision <= latest) return;
-      latest = event.revision;
+      // Never backwards: whether anything is sent is decided in one place, below (`latest > sent`).
+      latest = Math.max(latest, event.revision);
       wake?.();
     },
     onSessionsEnded(ended) {
