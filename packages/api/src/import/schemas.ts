@@ -75,7 +75,7 @@ const zAnyItem = z.record(z.string(), z.unknown());
  */
 export function parseJsonText(
   text: string,
-): { value: Record<string, unknown> } | { path: (string | number)[]; message: string } {
+): { value: Record<string, unknown> } | { path: (string | number)[]; message: string; guard?: true } {
   let value: unknown = text;
   for (let depth = 0; depth < 3 && typeof value === "string"; depth++) {
     try {
@@ -88,7 +88,7 @@ export function parseJsonText(
     return { path: [], message: "must be a JSON object (or its text)" };
   }
   const problem = findInputProblem(value);
-  return problem ?? { value: value as Record<string, unknown> };
+  return problem ? { ...problem, guard: true } : { value: value as Record<string, unknown> };
 }
 
 /**
@@ -192,11 +192,27 @@ export const zLegacySettings = z
   .catchall(z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()]));
 export type LegacySettings = z.infer<typeof zLegacySettings>;
 
+/**
+ * The app's settings keys, each checked on its own (see zLegacySettings) — except the input guard's rules:
+ * `model-settings` text that holds what the guard refuses is refused with the request, as the same object
+ * sent as JSON is.
+ */
+const zSettingsPayload = z
+  .record(z.string(), z.unknown())
+  .superRefine((settings, ctx) => {
+    const text = settings["model-settings"];
+    if (typeof text !== "string") return;
+    const parsed = parseJsonText(text);
+    if ("guard" in parsed)
+      ctx.addIssue({ code: "custom", path: ["model-settings", ...parsed.path], message: parsed.message });
+  })
+  .describe("The app's settings keys: model-settings (an object or its JSON text), my-app-theme, i18nextLng, …");
+
 export const zImportInput = z
   .object({
     history: zHistoryPayload.optional(),
     templates: zTemplatesPayload.optional(),
-    settings: z.record(z.string(), z.unknown()).optional().describe("The app's settings keys (see LegacySettings)"),
+    settings: zSettingsPayload.optional(),
   })
   .strict();
 export type ImportInput = z.infer<typeof zImportInput>;
