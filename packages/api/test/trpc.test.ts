@@ -1,7 +1,9 @@
 // The shared tRPC machinery: error shapes (field-naming BAD_REQUEST, hidden internals) and the auth gate.
 import { randomUUID } from "node:crypto";
-import { TRPCError } from "@trpc/server";
-import { describe, expect, it } from "vitest";
+import type { AddressInfo } from "node:net";
+import { createHTTPServer } from "@trpc/server/adapters/standalone";
+import superjson, { type SuperJSONResult } from "superjson";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 
 import type { ApiContext } from "../src/context.ts";
@@ -31,32 +33,38 @@ const ctx = (auth: ApiContext["auth"] = null): ApiContext => ({
   auth,
 });
 
-/** The error as a client receives it: run through the router's error formatter. */
-async function shapeOf(call: Promise<unknown>) {
-  const error = await call.then(
-    () => expect.unreachable("the call should fail"),
-    (caught: unknown) => caught as TRPCError,
-  );
-  expect(error).toBeInstanceOf(TRPCError);
-  return probe._def._config.errorFormatter({
-    error,
-    type: "query",
-    path: "probe",
-    input: undefined,
-    ctx: undefined,
-    shape: {
-      message: error.message,
-      code: -32600,
-      data: { code: error.code, httpStatus: error.code === "INTERNAL_SERVER_ERROR" ? 500 : 400, path: "probe" },
-    },
-  }) as { message: string; data: Record<string, unknown> };
+// The probe router served over real HTTP, so the formatter runs exactly as tRPC runs it for clients.
+let url: string;
+let server: ReturnType<typeof createHTTPServer>;
+beforeAll(async () => {
+  server = createHTTPServer({ router: probe, createContext: () => ctx() });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+/** The error as a client receives it: status and the deserialised error shape. */
+async function errorOf(path: string, type: "query" | "mutation", input?: unknown) {
+  const envelope = encodeURIComponent(JSON.stringify(superjson.serialize(input)));
+  const response =
+    type === "query"
+      ? await fetch(`${url}/${path}?input=${envelope}`)
+      : await fetch(`${url}/${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(superjson.serialize(input)),
+        });
+  const body = (await response.json()) as { error: SuperJSONResult };
+  const shape = superjson.deserialize<{ message: string; data: Record<string, unknown> }>(body.error);
+  return { status: response.status, ...shape };
 }
 
 const caller = createCallerFactory(probe);
 
 describe("error formatting", () => {
   it("names every bad field of an input", async () => {
-    const shape = await shapeOf(caller(ctx()).echo({ email: "nope", tags: ["toolong"] }));
+    const shape = await errorOf("echo", "query", { email: "nope", tags: ["toolong"] });
+    expect(shape.status).toBe(400);
     expect(shape.data.code).toBe("BAD_REQUEST");
     expect(shape.message).toMatch(/^email: /);
     expect(shape.message).toContain("tags.0:");
@@ -64,14 +72,16 @@ describe("error formatting", () => {
   });
 
   it("hides the internals of unexpected errors", async () => {
-    const shape = await shapeOf(caller(ctx()).crash());
+    const shape = await errorOf("crash", "query");
+    expect(shape.status).toBe(500);
     expect(shape.data.code).toBe("INTERNAL_SERVER_ERROR");
     expect(shape.message).toBe("Internal server error");
     expect(JSON.stringify(shape)).not.toMatch(/relation|db\.ts|stack/);
   });
 
   it("keeps an AppError's message and details", async () => {
-    const shape = await shapeOf(caller(ctx()).conflict());
+    const shape = await errorOf("conflict", "mutation");
+    expect(shape.status).toBe(409);
     expect(shape.data.code).toBe("CONFLICT");
     expect(shape.message).toBe("Someone else changed this template");
     expect(shape.data.details).toEqual({ current: { rev: 7 } });
