@@ -4,6 +4,7 @@
 // the page can read why it was refused.
 import { randomUUID } from "node:crypto";
 import http from "node:http";
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { signUp } from "./support/auth.ts";
@@ -200,7 +201,7 @@ describe("CORS with a SameSite=None session cookie and tight rate limits", () =>
   });
 });
 
-describe("CORS while the server drains", () => {
+describe("CORS on answers written outside the handlers: a slow body's 408, the drain's 503", () => {
   let t: TestServer;
   let release: () => void = () => {};
   let started: Promise<void>;
@@ -209,6 +210,7 @@ describe("CORS while the server drains", () => {
     let markStarted: () => void = () => {};
     started = new Promise((resolve) => (markStarted = resolve));
     t = await startTestServer({
+      env: { REQUEST_TIMEOUT_MS: "1000" },
       beforeStart: (server) =>
         server.app.get("/test/slow", async () => {
           markStarted();
@@ -218,6 +220,24 @@ describe("CORS while the server drains", () => {
     });
   });
   afterAll(() => t.close());
+
+  it("puts CORS headers on the 408 Node writes for a body that never finishes arriving", async () => {
+    const { hostname, port } = new URL(t.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), hostname);
+      let received = "";
+      socket.on("data", (chunk) => (received += chunk.toString()));
+      socket.on("close", () => resolve(received));
+      socket.on("error", reject);
+      socket.write(
+        "POST /trpc/templates.create HTTP/1.1\r\nHost: x\r\nOrigin: null\r\nContent-Type: application/json\r\n" +
+          "Content-Length: 100\r\n\r\n{",
+      );
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(answer).toMatch(/\r\naccess-control-allow-origin: \*\r\n/i);
+    expect(answer).not.toMatch(/access-control-allow-credentials/i);
+  });
 
   it("puts CORS headers on the drain's 503, so the page can read it and its Retry-After", async () => {
     const slow = fetch(`${t.url}/test/slow`);

@@ -88,12 +88,17 @@ function errorAnswer(url: string, error: TRPCError, source: ErrorSource = {}): {
 }
 
 // Errors of the connection itself (a body that never finished arriving, oversized headers) are answered
-// by Node before any Fastify handler runs: the path of the request, remembered per socket, picks the shape.
-const pathBySocket = new WeakMap<Socket, string>();
+// by Node before any Fastify handler runs: the path of the request, remembered per socket, picks the shape,
+// and its CORS headers (set by the CORS hook, which runs first) let a page read the answer.
+const requestBySocket = new WeakMap<Socket, { url: string; corsHeaders: string }>();
 
 export function rememberRequestPaths(app: FastifyInstance): void {
-  app.addHook("onRequest", async (request) => {
-    pathBySocket.set(request.raw.socket, request.url);
+  app.addHook("onRequest", async (request, reply) => {
+    const corsHeaders = Object.entries(reply.getHeaders())
+      .filter(([name]) => name.startsWith("access-control-"))
+      .map(([name, value]) => `${name}: ${String(value)}\r\n`)
+      .join("");
+    requestBySocket.set(request.raw.socket, { url: request.url, corsHeaders });
   });
 }
 
@@ -106,12 +111,13 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
       : error.code === "HPE_HEADER_OVERFLOW"
         ? [431, "The request headers are too large"]
         : [400, "The request could not be read"];
-  const { body } = errorAnswer(pathBySocket.get(socket) ?? "", transportError(status, message));
+  const request = requestBySocket.get(socket);
+  const { body } = errorAnswer(request?.url ?? "", transportError(status, message));
   const text = JSON.stringify(body);
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+        `${request?.corsHeaders ?? ""}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
     );
   }
   socket.destroy();
