@@ -29,13 +29,16 @@ function device(url: string, token: string) {
   return { client, store, engine, signals };
 }
 
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<number> {
+/**
+ * Resolves once `condition` holds. The bound only turns a hang into a clear failure: how fast a write
+ * travels is measured by the benchmark (`pnpm bench --only fanout`), never asserted here.
+ */
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
   const started = Date.now();
   while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() - started > 20_000) throw new Error(`gave up waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  return Date.now() - started;
 }
 
 const names = (store: MemorySyncStore) =>
@@ -45,24 +48,23 @@ const names = (store: MemorySyncStore) =>
     .sort();
 
 describe("sync between devices", () => {
-  it("a write on one device reaches the user's other device within a second, never another user's", async () => {
+  it("a write on one device reaches the user's other device, never another user's", async () => {
     const alice = await signUp(t.url);
     const laptop = device(t.url, alice.token);
     const phone = device(t.url, await logIn(t.url, alice.email, alice.password));
     const bob = device(t.url, (await signUp(t.url)).token);
     for (const d of [laptop, phone, bob]) await d.engine.start();
     // Each connected subscription has said hello (the current revision) once.
-    await waitFor(() => [laptop, phone, bob].every((d) => d.signals.length >= 1), 5_000, "subscriptions");
+    await waitFor(() => [laptop, phone, bob].every((d) => d.signals.length >= 1), "subscriptions");
     const bobHello = [...bob.signals];
     expect(bobHello).toHaveLength(1);
 
     const created = await laptop.client.templates.create.mutate({ name: "Shared", content: "You are…" });
-    const took = await waitFor(() => names(phone.store).includes("Shared"), 1_000, "the phone to see the template");
-    expect(took).toBeLessThan(1_000);
+    await waitFor(() => names(phone.store).includes("Shared"), "the phone to see the template");
 
     // Deletes propagate too.
     await phone.client.templates.delete.mutate({ id: created.id });
-    await waitFor(() => names(laptop.store).length === 0, 1_000, "the laptop to see the delete");
+    await waitFor(() => names(laptop.store).length === 0, "the laptop to see the delete");
 
     // Bob's device heard nothing and holds nothing of Alice's.
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -93,7 +95,7 @@ describe("sync between devices", () => {
     });
     await laptop.engine.start();
     expect(await laptop.store.pending()).toEqual([]);
-    await waitFor(() => phone.store.list("promptVersion").length === 1, 2_000, "the phone to get the prompt");
+    await waitFor(() => phone.store.list("promptVersion").length === 1, "the phone to get the prompt");
     expect(phone.store.list("promptGroup")[0]).toMatchObject({ originalPrompt: "Plan a trip" });
     laptop.engine.stop();
     phone.engine.stop();
@@ -108,7 +110,7 @@ describe("tombstone retention", () => {
     await laptop.templates.create.mutate({ name: "Keep", content: "c" });
     const gone = await laptop.templates.create.mutate({ name: "Gone", content: "c" });
     await phone.engine.start();
-    await waitFor(() => names(phone.store).length === 2, 2_000, "the first sync");
+    await waitFor(() => names(phone.store).length === 2, "the first sync");
     phone.engine.stop();
 
     // While the phone is away: a delete, then the retention window passes and the job prunes the tombstone.
@@ -151,11 +153,11 @@ describe("several server processes", () => {
     const alice = await signUp(t.url);
     const onB = device(secondUrl, alice.token);
     await onB.engine.start();
-    await waitFor(() => onB.signals.length >= 1, 5_000, "the subscription on B");
+    await waitFor(() => onB.signals.length >= 1, "the subscription on B");
 
     const viaA = createClient({ url: t.url, auth: { mode: "bearer", tokens: fixedToken(alice.token) } });
     await viaA.templates.create.mutate({ name: "From A", content: "c" });
-    await waitFor(() => names(onB.store).includes("From A"), 1_000, "B's device to see A's write");
+    await waitFor(() => names(onB.store).includes("From A"), "B's device to see A's write");
     onB.engine.stop();
   });
 
@@ -169,10 +171,10 @@ describe("several server processes", () => {
 
     const phone = device(url, alice.token);
     await phone.engine.start();
-    await waitFor(() => phone.signals.length >= 1, 5_000, "the subscription");
+    await waitFor(() => phone.signals.length >= 1, "the subscription");
     const viaB = createClient({ url: secondUrl, auth: { mode: "bearer", tokens: fixedToken(alice.token) } });
     await viaB.templates.create.mutate({ name: "Before", content: "c" });
-    await waitFor(() => names(phone.store).includes("Before"), 1_000, "the first write");
+    await waitFor(() => names(phone.store).includes("Before"), "the first write");
 
     // The server stops with the SSE stream open (stop must not hang on it), a write lands elsewhere meanwhile.
     const stopped = Date.now();
@@ -184,7 +186,7 @@ describe("several server processes", () => {
       db: secondDb ?? t.testDb.db,
     });
     await restartable.start();
-    await waitFor(() => names(phone.store).includes("While down"), 10_000, "the write made while the server was down");
+    await waitFor(() => names(phone.store).includes("While down"), "the write made while the server was down");
     expect(names(phone.store)).toEqual(["Before", "While down"]);
     phone.engine.stop();
     await restartable.stop();
@@ -196,7 +198,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("the LISTEN connection (PostgreS
     const alice = await signUp(t.url);
     const phone = device(t.url, alice.token);
     await phone.engine.start();
-    await waitFor(() => phone.signals.length >= 1, 5_000, "the subscription");
+    await waitFor(() => phone.signals.length >= 1, "the subscription");
 
     // What a database restart does to it: the server's LISTEN session is terminated.
     const killed = await t.testDb.db.prisma.$queryRaw<{ n: number }[]>`
@@ -213,7 +215,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("the LISTEN connection (PostgreS
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       const viaOther = createClient({ url, auth: { mode: "bearer", tokens: fixedToken(alice.token) } });
       await viaOther.templates.create.mutate({ name: "After the drop", content: "c" });
-      await waitFor(() => names(phone.store).includes("After the drop"), 3_000, "the write after the reconnect");
+      await waitFor(() => names(phone.store).includes("After the drop"), "the write after the reconnect");
     } finally {
       phone.engine.stop();
       await elsewhere.stop();
