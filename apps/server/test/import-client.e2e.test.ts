@@ -44,8 +44,21 @@ function inMemoryTemplates() {
   return { ...Object.fromEntries(builtins), mine };
 }
 
-const clientOf = (token: string) =>
-  createClient({ url: t.url, auth: { mode: "bearer", tokens: { get: () => token, set() {}, clear() {} } } });
+/** The history of every import request the client sent, as it went over the wire. */
+type SentHistory = { groups: Record<string, unknown>; versions: Record<string, { groupId: string }[]> };
+
+const clientOf = (token: string, sent: { bytes: number; history?: SentHistory }[] = []) =>
+  createClient({
+    url: t.url,
+    auth: { mode: "bearer", tokens: { get: () => token, set() {}, clear() {} } },
+    fetch: async (input, init) => {
+      if (String(input).includes("import.localData") && typeof init?.body === "string") {
+        const batch = JSON.parse(init.body) as Record<string, { json: { history?: SentHistory } }>;
+        sent.push({ bytes: Buffer.byteLength(init.body), history: batch["0"]?.json.history });
+      }
+      return fetch(input, init);
+    },
+  });
 
 describe("importLocalData", () => {
   it("sends a history larger than the body limit in chunks of groups, and merges the answers and id maps", async () => {
@@ -53,13 +66,25 @@ describe("importLocalData", () => {
     const history = generatedHistory(120, 2, "chunked");
     // The history alone is several times the server's limit: one request would be refused.
     expect(JSON.stringify(history).length).toBeGreaterThan(3 * BODY_LIMIT);
-    const client = clientOf(token);
+    const sent: { bytes: number; history?: SentHistory }[] = [];
+    const client = clientOf(token, sent);
 
     const result = await importLocalData(client, appStorage(history), {
       templates: inMemoryTemplates(),
       maxRequestBytes: BODY_LIMIT - 4 * 1024,
     });
     expect(result.requests).toBeGreaterThanOrEqual(4);
+    expect(sent).toHaveLength(result.requests);
+    // Every request within the limit, every group in one request with all its versions.
+    for (const request of sent) expect(request.bytes).toBeLessThanOrEqual(BODY_LIMIT);
+    const groupsSent = sent.flatMap((request) => Object.keys(request.history?.groups ?? {}));
+    expect(groupsSent.sort()).toEqual(Object.keys(history.groups).sort());
+    for (const request of sent) {
+      for (const [groupId, versions] of Object.entries(request.history?.versions ?? {})) {
+        expect(Object.keys(request.history!.groups)).toContain(groupId);
+        expect(versions).toHaveLength(history.versions[groupId]!.length);
+      }
+    }
     expect(result.errors).toEqual([]);
     expect(result.imported).toEqual({ promptGroups: 120, promptVersions: 240, templates: 1, settings: 1 });
     expect(result.skipped.map((item) => item.legacyId).sort()).toEqual(Object.keys(read("templates")).sort());
@@ -88,6 +113,17 @@ describe("importLocalData", () => {
     expect(again.ids).toEqual(result.ids);
     expect(again.imported).toEqual(result.imported);
     expect(again.revision).toBe(result.revision);
+  });
+
+  it("keeps to maxVersionsPerRequest", async () => {
+    const { token } = await signUp(t.url);
+    const sent: { bytes: number; history?: SentHistory }[] = [];
+    const result = await importLocalData(clientOf(token, sent), appStorage(generatedHistory(40, 3, "few")), {
+      maxVersionsPerRequest: 25,
+    });
+    expect(result.imported).toMatchObject({ promptGroups: 40, promptVersions: 120 });
+    // 8 groups of 3 versions fit in 25: 40 groups take 5 requests.
+    expect(sent.map((request) => Object.values(request.history!.versions).flat().length)).toEqual([24, 24, 24, 24, 24]);
   });
 
   it("turns the server's 413 into a LocalImportError PAYLOAD_TOO_LARGE, never a transform failure", async () => {
