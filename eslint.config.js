@@ -17,4 +17,22 @@ export default tseslint.config(
       "no-console": "off",
     },
   },
+  {
+    // Config is data: the environment is read where the process starts (config.ts and the entry points) and
+    // passed down, so nothing else changes behaviour behind the config's back. Tests, bench and scripts are free.
+    files: ["apps/*/src/**/*.ts", "packages/*/src/**/*.ts"],
+    ignores: [
+      "apps/server/src/config.ts",
+      "apps/server/src/main.ts",
+      "apps/server/src/cli/**",
+      "packages/*/src/cli/**",
+      "packages/db/src/testing.ts",
+    ],
+    rules: {
+      "no-restricted-properties": [
+        "error",
+        { object: "process", property: "env", message: "Read the environment in config.ts and pass the value down." },
+      ],
+    },
+  },
 );
