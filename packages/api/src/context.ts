@@ -15,7 +15,6 @@ export interface RequestInfo {
 
 /** Settings the procedures need, a slice of the server's validated configuration. */
 export interface ApiConfig {
-  production: boolean;
   corsOrigins: readonly string[];
 }
 

@@ -65,7 +65,6 @@ function fieldErrors(error: z.ZodError): Record<string, string[]> {
 }
 
 export const router = t.router;
-export const middleware = t.middleware;
 // Every input, on every transport, obeys the rules of lib/input-guard.ts before any schema or service sees it.
 const guarded = t.procedure.use(async ({ getRawInput, next }) => {
   const problem = findInputProblem(await getRawInput());

@@ -27,7 +27,7 @@ const probe = router({
 const ctx = (auth: ApiContext["auth"] = null): ApiContext => ({
   db: {} as ApiContext["db"],
   clock: { now: () => new Date() },
-  config: { production: true, corsOrigins: [] },
+  config: { corsOrigins: [] },
   request: { requestId: randomUUID(), ip: "127.0.0.1", userAgent: null, origin: null },
   events: createLocalChangeEvents(),
   auth,

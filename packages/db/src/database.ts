@@ -1,6 +1,6 @@
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
-import type { SqlDriverAdapterFactory, SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import fs from "node:fs";
@@ -38,8 +38,6 @@ export type DbProvider = "pglite" | "postgresql";
 export interface Database {
   readonly provider: DbProvider;
   readonly prisma: PrismaClient;
-  /** An adapter factory for the schema engine, on the same database. */
-  migrationAdapter(): SqlMigrationAwareDriverAdapterFactory;
   /** The embedded instance, when this is PGlite. */
   readonly pglite?: PGlite;
   /** The pool settings, when this is PostgreSQL (the migrator opens its own connections with them). */
@@ -78,7 +76,6 @@ function openPostgres(connectionString: string, settings: PoolSettings): Databas
     provider: "postgresql",
     prisma,
     pgConfig,
-    migrationAdapter: () => new PrismaPg({ ...pgConfig, max: 2 }),
     async ping() {
       const client = await pool.connect();
       try {
@@ -113,7 +110,6 @@ export function wrapPglite(pglite: PGlite, onClose: () => void = () => {}): Data
     provider: "pglite",
     prisma,
     pglite,
-    migrationAdapter: () => new PrismaPGlite(pglite),
     async ping() {
       if (pglite.closed) throw new Error("the embedded database is closed");
       await pglite.query("SELECT 1");

@@ -24,7 +24,7 @@ interface ContextDeps {
 
 /** The outer context: turns a Fastify request into the transport-free inner context of packages/api. */
 export function createContextFactory({ config, db, clock, events, rateLimiter }: ContextDeps) {
-  const apiConfig = { production: config.production, corsOrigins: config.corsOrigins };
+  const apiConfig = { corsOrigins: config.corsOrigins };
   const cookieName = sessionCookieName(config);
   const importLimiter = createImportLimiter(config.imports);
   return async ({ req, res }: Pick<CreateFastifyContextOptions, "req" | "res">): Promise<ApiContext> => {

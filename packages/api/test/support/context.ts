@@ -18,7 +18,7 @@ export function testContext(db: Database, overrides: Partial<ApiContext> = {}): 
   return {
     db: db.prisma,
     clock: { now: () => new Date() },
-    config: { production: false, corsOrigins: ["http://app.test"] },
+    config: { corsOrigins: ["http://app.test"] },
     request: { requestId: randomUUID(), ip: "127.0.0.1", userAgent: "vitest", origin: null },
     events: createLocalChangeEvents(),
     auth: null,
