@@ -115,6 +115,33 @@ describe("importLocalData", () => {
     expect(again.revision).toBe(result.revision);
   });
 
+  it("sets aside an item the server's input guard would refuse the whole request for, and imports the rest", async () => {
+    const { token } = await signUp(t.url);
+    const history = generatedHistory(3, 2, "guard");
+    // A truncated emoji (half a surrogate pair) in one version, a NUL in another group's prompt.
+    history.versions.guardg0![1]!.optimizedPrompt = "Done 😀".slice(0, -1);
+    history.groups.guardg2!.originalPrompt = "a\u0000b";
+    const settings = read("settings");
+    const storage = appStorage(history);
+    const withBadSettings: StorageLike = {
+      getItem: (key) =>
+        key === "model-settings"
+          ? JSON.stringify({ ...settings["model-settings"], note: { constructor: 1 } })
+          : storage.getItem(key),
+    };
+
+    const result = await importLocalData(clientOf(token), withBadSettings);
+    expect(result.errors.map(({ kind, legacyId, field }) => ({ kind, legacyId, field }))).toEqual([
+      { kind: "settings", legacyId: "model-settings", field: "settings.model-settings.note" },
+      { kind: "promptGroup", legacyId: "guardg2", field: "history.groups.guardg2.originalPrompt" },
+      { kind: "promptVersion", legacyId: "guardg0v2", field: "history.versions.guardg0.1.optimizedPrompt" },
+      { kind: "promptVersion", legacyId: "guardg2v1", field: "history.versions.guardg2.0" },
+      { kind: "promptVersion", legacyId: "guardg2v2", field: "history.versions.guardg2.1" },
+    ]);
+    expect(result.imported).toEqual({ promptGroups: 2, promptVersions: 3, templates: 0, settings: 1 });
+    expect(Object.keys(result.ids.promptGroups).sort()).toEqual(["guardg0", "guardg1"]);
+  });
+
   it("keeps to maxVersionsPerRequest", async () => {
     const { token } = await signUp(t.url);
     const sent: { bytes: number; history?: SentHistory }[] = [];

@@ -65,7 +65,8 @@ export async function importLocalData(
   const maxBytes = options.maxRequestBytes ?? DEFAULT_MAX_IMPORT_BYTES;
   const maxVersions = Math.min(options.maxVersionsPerRequest ?? MAX_IMPORT_VERSIONS, MAX_IMPORT_VERSIONS);
   const result = emptyResult();
-  for (const payload of requestsOf(readStorage(storage, options), maxBytes, maxVersions)) {
+  const data = setAsideUnsendable(readStorage(storage, options), result.errors);
+  for (const payload of requestsOf(data, maxBytes, maxVersions)) {
     let answer: ImportAnswer;
     try {
       answer = await client.import.localData.mutate(payload);
@@ -81,14 +82,15 @@ interface LocalData {
   /** PROMPT_STORE parsed, or its text as stored when it is not the app's shape (the server says what is wrong). */
   history: { groups: Record<string, unknown>; versions: Record<string, unknown[]> } | string | null;
   templates: Record<string, unknown> | null;
-  settings: Record<string, string> | null;
+  settings: Record<string, unknown> | null;
 }
 
 function readStorage(storage: StorageLike, options: ImportLocalDataOptions): LocalData {
-  const settings: Record<string, string> = {};
+  const settings: Record<string, unknown> = {};
   for (const key of SETTINGS_KEYS) {
     const value = storage.getItem(key);
-    if (value !== null) settings[key] = value;
+    // model-settings is JSON text: sent parsed, so what it holds is checked like everything else below.
+    if (value !== null) settings[key] = key === "model-settings" ? (parseObject(value) ?? value) : value;
   }
   const storedTemplates = storage.getItem("templates");
   const parsedTemplates = storedTemplates === null ? null : parseObject(storedTemplates);
@@ -125,6 +127,90 @@ function parseObject(text: string): Record<string, unknown> | null {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+type ItemError = ImportAnswer["errors"][number];
+type Path = (string | number)[];
+
+// The server's input guard (packages/api/src/lib/input-guard.ts) refuses a whole request over one string
+// PostgreSQL cannot store (NUL) or would change (an unpaired surrogate, as a truncated emoji leaves), one
+// key superjson cannot carry, or nesting past 32 levels. A real install may hold such an item: it is set
+// aside here and reported like the server reports an invalid item, so the rest still goes.
+const MAX_INPUT_DEPTH = 32;
+const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function textProblem(text: string): string | null {
+  if (text.includes("\u0000")) return "holds a NUL (\\u0000) character, which the server cannot store";
+  if (LONE_SURROGATE.test(text)) return "is not valid Unicode text (it holds an unpaired surrogate)";
+  return null;
+}
+
+interface Problem {
+  path: Path;
+  message: string;
+}
+
+/** What is wrong with `key` as a key of the object at `path`, or null. */
+function keyProblem(key: string, path: Path): Problem | null {
+  if (UNSAFE_KEYS.has(key)) return { path, message: `"${key}" is not allowed as a key` };
+  const message = textProblem(key);
+  return message ? { path, message: `a key ${message}` } : null;
+}
+
+/** Where `value` (found at `path` of the request) breaks the server's input guard, or null. */
+function unsendable(value: unknown, path: Path): Problem | null {
+  if (typeof value === "string") {
+    const message = textProblem(value);
+    return message ? { path, message } : null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  if (path.length >= MAX_INPUT_DEPTH) return { path, message: `nests deeper than ${MAX_INPUT_DEPTH} levels` };
+  const isArray = Array.isArray(value);
+  for (const [key, item] of Object.entries(value)) {
+    const problem = keyProblem(key, path) ?? unsendable(item, [...path, isArray ? Number(key) : key]);
+    if (problem) return problem;
+  }
+  return null;
+}
+
+/** The entries of `record` (at `at` of the request) the server can take; each other one is reported. */
+function sendable<T>(record: Record<string, T>, at: Path, report: (key: string, problem: Problem) => void) {
+  const kept: Record<string, T> = {};
+  for (const [key, value] of Object.entries(record)) {
+    const problem = keyProblem(key, at) ?? unsendable(value, [...at, key]);
+    if (problem) report(key, problem);
+    else put(kept, key, value);
+  }
+  return kept;
+}
+
+function setAsideUnsendable(data: LocalData, errors: ItemError[]): LocalData {
+  const field = (path: Path) => path.join(".");
+  const reporter = (kind: ItemError["kind"]) => (legacyId: string, problem: Problem) =>
+    errors.push({ kind, legacyId, field: field(problem.path), message: problem.message });
+  const templates = data.templates && sendable(data.templates, ["templates"], reporter("template"));
+  const settings = data.settings && sendable(data.settings, ["settings"], reporter("settings"));
+  if (data.history === null || typeof data.history === "string") return { ...data, templates, settings };
+
+  const history = data.history;
+  const groups = sendable(history.groups, ["history", "groups"], reporter("promptGroup"));
+  const versions: Record<string, unknown[]> = {};
+  for (const [key, list] of Object.entries(history.versions)) {
+    const groupSetAside = Object.hasOwn(history.groups, key) && !Object.hasOwn(groups, key);
+    const kept = list.filter((version, index) => {
+      const at: Path = ["history", "versions", key, index];
+      const problem = groupSetAside
+        ? { path: at, message: "its prompt group could not be imported" }
+        : (keyProblem(key, ["history", "versions"]) ?? unsendable(version, at));
+      if (!problem) return true;
+      const id = (version as { id?: unknown } | null)?.id;
+      reporter("promptVersion")(typeof id === "string" ? id : field(at), problem);
+      return false;
+    });
+    if (kept.length > 0 || Object.hasOwn(groups, key)) put(versions, key, kept);
+  }
+  return { ...data, templates, settings, history: { groups, versions } };
 }
 
 const encoder = new TextEncoder();
