@@ -65,6 +65,19 @@ describe("the answer's id map", () => {
   });
 });
 
+it("keeps in the map a template changed on the server since (its row is there), while reporting it", async () => {
+  const { caller, user } = await userCaller(t.db);
+  const mine = { mine: { id: "mine", name: "Mine", content: "Do it", metadata: {} } };
+  const first = await caller.import.localData({ templates: mine });
+  await caller.templates.update({ id: first.ids.templates.mine!, content: "Changed on another device" });
+
+  const again = await caller.import.localData({ templates: mine });
+  expect(again.errors).toMatchObject([
+    { kind: "template", legacyId: "mine", message: expect.stringMatching(/changed on the server/) },
+  ]);
+  expect(again.ids.templates).toEqual({ mine: importedId(user.id, "template", "mine") });
+});
+
 describe("the app's stored text", () => {
   it("takes PROMPT_STORE as its JSON text and double-encoded (builds before May 2025), answering as for the object", async () => {
     const asObject = await userCaller(t.db);
