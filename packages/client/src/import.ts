@@ -241,7 +241,8 @@ function* requestsOf(data: LocalData, maxBytes: number, maxVersions: number): Ge
   for (const key of keys) {
     const group = Object.hasOwn(groups, key) ? groups[key] : undefined;
     const list = Object.hasOwn(versions, key) ? (versions[key] ?? []) : [];
-    const size = bytesOf(key) * 2 + bytesOf(group ?? null) + bytesOf(list) + 2;
+    // The key twice (groups and versions), each entry's colon and comma.
+    const size = bytesOf(key) * 2 + bytesOf(group ?? null) + bytesOf(list) + 4;
     const full =
       bytes + size > maxBytes || versionCount + list.length > maxVersions || groupCount + 1 > MAX_IMPORT_GROUPS;
     if (full && (groupCount > 0 || versionCount > 0)) {
