@@ -5,8 +5,9 @@ import { z } from "zod";
 
 import type { ApiContext } from "./context.ts";
 import { databaseUnavailable, isDatabaseUnavailable } from "./lib/db-errors.ts";
-import { AppError } from "./lib/errors.ts";
+import { AppError, signInRequired } from "./lib/errors.ts";
 import { asZodError, findInputProblem, UNSAFE_KEYS } from "./lib/input-guard.ts";
+import { serviceDeps } from "./lib/service.ts";
 
 const t = initTRPC
   .context<ApiContext>()
@@ -85,7 +86,7 @@ export const createCallerFactory = t.createCallerFactory;
 
 /** Requires a signed-in user; narrows `ctx.auth` for everything after it. */
 export const protectedProcedure = databaseAware.use(({ ctx, type, next }) => {
-  if (!ctx.auth) throw new AppError("UNAUTHORIZED", "Sign in to continue: no valid session");
+  if (!ctx.auth) throw signInRequired();
   // CSRF: a browser sends the cookie on cross-site requests too, but always names the page's Origin on
   // a POST. Bearer tokens are never sent by a browser on its own, so they need no such check.
   if (type === "mutation" && ctx.auth.via === "cookie") {
@@ -94,5 +95,6 @@ export const protectedProcedure = databaseAware.use(({ ctx, type, next }) => {
       throw new AppError("FORBIDDEN", "Origin: a cookie-authenticated change must come from an allowed origin");
     }
   }
-  return next({ ctx: { ...ctx, auth: ctx.auth } });
+  // Services get their deps (db, clock, events) built once here, and the user as a plain id.
+  return next({ ctx: { ...ctx, auth: ctx.auth, deps: serviceDeps(ctx) } });
 });

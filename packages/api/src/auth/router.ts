@@ -1,6 +1,7 @@
 import { z } from "zod";
 
-import type { ApiContext } from "../context.ts";
+import type { ApiContext, AuthState } from "../context.ts";
+import { serviceDeps } from "../lib/service.ts";
 import { protectedProcedure, publicProcedure, router } from "../trpc.ts";
 import {
   zAuthResultOut,
@@ -20,14 +21,16 @@ import * as auth from "./service.ts";
 
 const tags = ["auth"];
 
-function deps(ctx: ApiContext, deviceName?: string): auth.AuthDeps {
+/** The auth services' deps: a domain service's, plus the requesting device and the rate limits. */
+function authDeps(ctx: ApiContext, deviceName?: string): auth.AuthDeps {
   return {
-    db: ctx.db,
-    now: ctx.clock.now(),
+    ...serviceDeps(ctx),
     device: { userAgent: ctx.request.userAgent, ip: ctx.request.ip, deviceName },
     limits: ctx.rateLimits,
   };
 }
+
+const signedInAs = (ctx: { auth: AuthState }) => ({ userId: ctx.auth.user.id, sessionId: ctx.auth.session.id });
 
 /** Browsers keep the token in an HttpOnly cookie; every client also gets it in the answer. */
 function signedIn(ctx: ApiContext, result: AuthResult): AuthResult {
@@ -40,13 +43,13 @@ const sessionsRouter = router({
   list: protectedProcedure
     .input(z.void())
     .output(z.array(zSessionOut))
-    .query(({ ctx }) => auth.listSessions(ctx.db, ctx.auth, ctx.clock.now())),
+    .query(({ ctx }) => auth.listSessions(ctx.deps, signedInAs(ctx))),
 
   revoke: protectedProcedure
     .input(zRevokeSessionInput)
     .output(zOkOut)
     .mutation(async ({ ctx, input }) => {
-      await auth.revokeSession(ctx.db, ctx.auth.user.id, input.sessionId);
+      await auth.revokeSession(ctx.deps, ctx.auth.user.id, input.sessionId);
       ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, revoked: [input.sessionId] });
       if (input.sessionId === ctx.auth.session.id) ctx.transport?.clearSessionCookie();
       return { ok: true as const };
@@ -58,13 +61,13 @@ export const authRouter = router({
     .meta({ openapi: { method: "POST", path: "/auth/register", tags, summary: "Create an account and sign in" } })
     .input(zRegisterInput)
     .output(zAuthResultOut)
-    .mutation(async ({ ctx, input }) => signedIn(ctx, await auth.register(deps(ctx, input.deviceName), input))),
+    .mutation(async ({ ctx, input }) => signedIn(ctx, await auth.register(authDeps(ctx, input.deviceName), input))),
 
   login: publicProcedure
     .meta({ openapi: { method: "POST", path: "/auth/login", tags, summary: "Sign in with email or username" } })
     .input(zLoginInput)
     .output(zAuthResultOut)
-    .mutation(async ({ ctx, input }) => signedIn(ctx, await auth.login(deps(ctx, input.deviceName), input))),
+    .mutation(async ({ ctx, input }) => signedIn(ctx, await auth.login(authDeps(ctx, input.deviceName), input))),
 
   refreshToken: protectedProcedure
     .meta({
@@ -73,7 +76,8 @@ export const authRouter = router({
     .input(zRefreshTokenInput)
     .output(zAuthResultOut)
     .mutation(async ({ ctx, input }) => {
-      const result = await auth.refreshToken(deps(ctx), ctx.auth, input?.deviceName);
+      const current = { ...signedInAs(ctx), user: ctx.auth.user };
+      const result = await auth.refreshToken(authDeps(ctx), current, input?.deviceName);
       ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, replaced: ctx.auth.session.id });
       return signedIn(ctx, result);
     }),
@@ -83,7 +87,7 @@ export const authRouter = router({
     .input(z.void())
     .output(zOkOut)
     .mutation(async ({ ctx }) => {
-      await auth.logout(ctx.db, ctx.auth.session.id);
+      await auth.logout(ctx.deps, ctx.auth.session.id);
       ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, revoked: [ctx.auth.session.id] });
       ctx.transport?.clearSessionCookie();
       return { ok: true as const };
@@ -93,7 +97,7 @@ export const authRouter = router({
     .input(z.void())
     .output(zCountOut)
     .mutation(async ({ ctx }) => {
-      const revoked = await auth.logoutAll(ctx.db, ctx.auth.user.id);
+      const revoked = await auth.logoutAll(ctx.deps, ctx.auth.user.id);
       ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, allExcept: null });
       ctx.transport?.clearSessionCookie();
       return { revoked };
@@ -103,7 +107,7 @@ export const authRouter = router({
     .meta({ openapi: { method: "GET", path: "/auth/me", tags, protect: true, summary: "The signed-in user" } })
     .input(z.void())
     .output(zMeOut)
-    .query(({ ctx }) => auth.me(ctx.db, ctx.auth)),
+    .query(async ({ ctx }) => ({ user: await auth.me(ctx.deps, ctx.auth.user.id), session: ctx.auth.session })),
 
   sessions: sessionsRouter,
 
@@ -112,7 +116,7 @@ export const authRouter = router({
     .input(zChangePasswordInput)
     .output(zCountOut)
     .mutation(async ({ ctx, input }) => {
-      const revoked = await auth.changePassword(deps(ctx), ctx.auth, input);
+      const revoked = await auth.changePassword(authDeps(ctx), signedInAs(ctx), input);
       ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, allExcept: ctx.auth.session.id });
       return { revoked };
     }),
@@ -122,7 +126,7 @@ export const authRouter = router({
     .input(zDeleteAccountInput)
     .output(zOkOut)
     .mutation(async ({ ctx, input }) => {
-      await auth.deleteAccount(deps(ctx), ctx.auth, input.password);
+      await auth.deleteAccount(authDeps(ctx), ctx.auth.user.id, input.password);
       ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, allExcept: null });
       ctx.transport?.clearSessionCookie();
       return { ok: true as const };

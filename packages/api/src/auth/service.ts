@@ -1,22 +1,27 @@
 // Account and session services: plain arguments in, plain data out, AppError for every refusal.
-import { Prisma, type PrismaClient } from "@prompt-booster/db";
-
-import type { AuthRateLimits, AuthState } from "../context.ts";
-import { AppError } from "../lib/errors.ts";
+import type { AuthRateLimits } from "../context.ts";
+import { isUniqueViolation } from "../lib/db-errors.ts";
+import { AppError, signInRequired } from "../lib/errors.ts";
+import type { ServiceDeps } from "../lib/service.ts";
 import { takeRevisions } from "../lib/write.ts";
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "./password.ts";
 import type { AuthResult, ChangePasswordInput, LoginInput, RegisterInput } from "./schemas.ts";
 import { createSession, type DeviceInfo } from "./session.ts";
 
-export interface AuthDeps {
-  db: PrismaClient;
-  now: Date;
+/** A domain service's deps, plus the requesting device (for new sessions) and the auth rate limits. */
+export interface AuthDeps extends ServiceDeps {
   device: DeviceInfo;
   /** Absent for in-process callers, which are not rate limited. */
   limits?: AuthRateLimits | undefined;
 }
 
 const userSelect = { id: true, email: true, username: true } as const;
+
+/** The signed-in user and the session of the request, as plain ids. */
+export interface SignedIn {
+  userId: string;
+  sessionId: string;
+}
 
 /** The one answer for an unknown account and a wrong password, so neither reveals which it was. */
 const badCredentials = () => new AppError("UNAUTHORIZED", "Wrong email, username or password");
@@ -41,13 +46,14 @@ export async function register(deps: AuthDeps, input: RegisterInput): Promise<Au
       await tx.userSettings.create({
         data: { userId: user.id, theme: "light", language: "en", settingsData: {}, rev },
       });
-      const session = await createSession(tx, user.id, deps.now, deps.device);
+      const session = await createSession(tx, user.id, deps.clock.now(), deps.device);
       return { token: session.token, expiresAt: session.expiresAt, user };
     });
   } catch (error) {
     // Two registrations racing for one email or username: the unique index decides.
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
-      throw takenError(String(error.meta?.target ?? "").includes("email") ? "email" : "username");
+    if (isUniqueViolation(error)) {
+      const target = (error as { meta?: { target?: unknown } }).meta?.target;
+      throw takenError(String(target ?? "").includes("email") ? "email" : "username");
     }
     throw error;
   }
@@ -81,7 +87,7 @@ export async function login(deps: AuthDeps, input: LoginInput): Promise<AuthResu
       data: { hashedPassword: await hashPassword(input.password) },
     });
   }
-  const session = await createSession(deps.db, user.id, deps.now, deps.device);
+  const session = await createSession(deps.db, user.id, deps.clock.now(), deps.device);
   return {
     token: session.token,
     expiresAt: session.expiresAt,
@@ -90,45 +96,50 @@ export async function login(deps: AuthDeps, input: LoginInput): Promise<AuthResu
 }
 
 /** A new token for the same sign-in; the old one dies. The absolute cap of the sign-in carries over. */
-export async function refreshToken(deps: AuthDeps, auth: AuthState, deviceName?: string): Promise<AuthResult> {
+export async function refreshToken(
+  deps: AuthDeps,
+  current: SignedIn & { user: AuthResult["user"] },
+  deviceName?: string,
+): Promise<AuthResult> {
   await deps.limits?.attempt("refresh");
   return deps.db.$transaction(async (tx) => {
     const old = await tx.session.findUnique({
-      where: { id: auth.session.id },
+      where: { id: current.sessionId },
       select: { absoluteExpiresAt: true, deviceName: true },
     });
     // A concurrent logout or refresh got here first: this token is already dead.
-    const deleted = await tx.session.deleteMany({ where: { id: auth.session.id } });
-    if (!old || deleted.count === 0) throw new AppError("UNAUTHORIZED", "Sign in to continue: no valid session");
-    const session = await createSession(tx, auth.user.id, deps.now, {
+    const deleted = await tx.session.deleteMany({ where: { id: current.sessionId } });
+    if (!old || deleted.count === 0) throw signInRequired();
+    const session = await createSession(tx, current.userId, deps.clock.now(), {
       ...deps.device,
       deviceName: deviceName ?? old.deviceName ?? undefined,
       absoluteExpiresAt: old.absoluteExpiresAt,
     });
-    return { token: session.token, expiresAt: session.expiresAt, user: auth.user };
+    return { token: session.token, expiresAt: session.expiresAt, user: current.user };
   });
 }
 
-export async function me(db: PrismaClient, auth: AuthState) {
-  const user = await db.user.findUnique({ where: { id: auth.user.id }, select: { ...userSelect, createdAt: true } });
-  if (!user) throw new AppError("UNAUTHORIZED", "Sign in to continue: no valid session");
-  return { user, session: auth.session };
+export async function me(deps: ServiceDeps, userId: string) {
+  const user = await deps.db.user.findUnique({ where: { id: userId }, select: { ...userSelect, createdAt: true } });
+  if (!user) throw signInRequired();
+  return user;
 }
 
-export async function logout(db: PrismaClient, sessionId: string): Promise<void> {
-  await db.session.deleteMany({ where: { id: sessionId } });
+export async function logout(deps: ServiceDeps, sessionId: string): Promise<void> {
+  await deps.db.session.deleteMany({ where: { id: sessionId } });
 }
 
-export async function logoutAll(db: PrismaClient, userId: string): Promise<number> {
-  const { count } = await db.session.deleteMany({ where: { userId } });
+export async function logoutAll(deps: ServiceDeps, userId: string): Promise<number> {
+  const { count } = await deps.db.session.deleteMany({ where: { userId } });
   return count;
 }
 
 const MAX_LISTED_SESSIONS = 100;
 
-export async function listSessions(db: PrismaClient, auth: AuthState, now: Date) {
-  const rows = await db.session.findMany({
-    where: { userId: auth.user.id, expiresAt: { gt: now }, absoluteExpiresAt: { gt: now } },
+export async function listSessions(deps: ServiceDeps, current: SignedIn) {
+  const now = deps.clock.now();
+  const rows = await deps.db.session.findMany({
+    where: { userId: current.userId, expiresAt: { gt: now }, absoluteExpiresAt: { gt: now } },
     orderBy: [{ lastUsedAt: "desc" }, { id: "asc" }],
     take: MAX_LISTED_SESSIONS,
     select: {
@@ -141,12 +152,12 @@ export async function listSessions(db: PrismaClient, auth: AuthState, now: Date)
       deviceName: true,
     },
   });
-  return rows.map((row) => ({ ...row, current: row.id === auth.session.id }));
+  return rows.map((row) => ({ ...row, current: row.id === current.sessionId }));
 }
 
 /** Revokes one of the user's own sessions; another user's session id is NOT_FOUND, as is an unknown one. */
-export async function revokeSession(db: PrismaClient, userId: string, sessionId: string): Promise<void> {
-  const { count } = await db.session.deleteMany({ where: { id: sessionId, userId } });
+export async function revokeSession(deps: ServiceDeps, userId: string, sessionId: string): Promise<void> {
+  const { count } = await deps.db.session.deleteMany({ where: { id: sessionId, userId } });
   if (count === 0) throw new AppError("NOT_FOUND", "sessionId: no such session");
 }
 
@@ -154,7 +165,7 @@ export async function revokeSession(db: PrismaClient, userId: string, sessionId:
 async function confirmPassword(deps: AuthDeps, userId: string, password: string, field: string): Promise<string> {
   const attempt = await deps.limits?.takeAccountAttempt(`user:${userId}`);
   const user = await deps.db.user.findUnique({ where: { id: userId }, select: { hashedPassword: true } });
-  if (!user) throw new AppError("UNAUTHORIZED", "Sign in to continue: no valid session");
+  if (!user) throw signInRequired();
   if (!(await verifyPassword(user.hashedPassword, password))) {
     throw new AppError("FORBIDDEN", `${field}: the password is not correct`, { field });
   }
@@ -163,20 +174,20 @@ async function confirmPassword(deps: AuthDeps, userId: string, password: string,
 }
 
 /** Sets a new password and ends every other session of the user; the current one stays signed in. */
-export async function changePassword(deps: AuthDeps, auth: AuthState, input: ChangePasswordInput): Promise<number> {
-  await confirmPassword(deps, auth.user.id, input.currentPassword, "currentPassword");
+export async function changePassword(deps: AuthDeps, current: SignedIn, input: ChangePasswordInput): Promise<number> {
+  await confirmPassword(deps, current.userId, input.currentPassword, "currentPassword");
   const hashedPassword = await hashPassword(input.newPassword);
   return deps.db.$transaction(async (tx) => {
-    await tx.user.update({ where: { id: auth.user.id }, data: { hashedPassword } });
+    await tx.user.update({ where: { id: current.userId }, data: { hashedPassword } });
     const { count } = await tx.session.deleteMany({
-      where: { userId: auth.user.id, id: { not: auth.session.id } },
+      where: { userId: current.userId, id: { not: current.sessionId } },
     });
     return count;
   });
 }
 
 /** Removes the user and, by cascade, every row they own: sessions, settings, templates, prompt history. */
-export async function deleteAccount(deps: AuthDeps, auth: AuthState, password: string): Promise<void> {
-  await confirmPassword(deps, auth.user.id, password, "password");
-  await deps.db.user.delete({ where: { id: auth.user.id } });
+export async function deleteAccount(deps: AuthDeps, userId: string, password: string): Promise<void> {
+  await confirmPassword(deps, userId, password, "password");
+  await deps.db.user.delete({ where: { id: userId } });
 }

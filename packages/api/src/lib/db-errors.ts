@@ -50,3 +50,8 @@ export const databaseUnavailable = () =>
 export function rethrowIfUnavailable(error: unknown): never {
   throw isDatabaseUnavailable(error) ? databaseUnavailable() : error;
 }
+
+/** Prisma's unique-constraint violation (P2002), e.g. two writers racing for one (groupId, number). */
+export function isUniqueViolation(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002";
+}

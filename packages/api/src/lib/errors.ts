@@ -35,6 +35,13 @@ export class AppError extends TRPCError {
 
 export const notFound = (what: string) => new AppError("NOT_FOUND", `${what} not found`);
 
+/** No usable session: the client should show its sign-in screen. `why` says what the server found. */
+export const signInRequired = (why = "no valid session") => new AppError("UNAUTHORIZED", `Sign in to continue: ${why}`);
+
+/** A client-chosen id that another row (of any user) already has. */
+export const idTaken = (what: string) =>
+  new AppError("CONFLICT", `This id is already in use; create the ${what} with a new id`);
+
 /**
  * A write based on a revision the row is not at: CONFLICT with the current row. A client may send a
  * revision the row never had (a typo, a number from elsewhere), so the message claims a change only

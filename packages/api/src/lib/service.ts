@@ -1,3 +1,4 @@
+import type { ApiContext } from "../context.ts";
 import type { Clock } from "./clock.ts";
 import type { WriteDeps } from "./write.ts";
 
@@ -6,7 +7,7 @@ export interface ServiceDeps extends WriteDeps {
   clock: Clock;
 }
 
-/** Prisma's unique-constraint violation (P2002), e.g. two writers racing for one (groupId, number). */
-export function isUniqueViolation(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002";
+/** The deps of a domain service, taken from the request's context: the one way routers call services. */
+export function serviceDeps(ctx: ApiContext): ServiceDeps {
+  return { db: ctx.db, clock: ctx.clock, events: ctx.events };
 }

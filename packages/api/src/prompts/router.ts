@@ -39,7 +39,7 @@ export const promptsRouter = router({
     })
     .input(zListPromptsInput)
     .output(zPromptPage)
-    .query(({ ctx, input }) => listPrompts(ctx, ctx.auth.user.id, input)),
+    .query(({ ctx, input }) => listPrompts(ctx.deps, ctx.auth.user.id, input)),
 
   create: protectedProcedure
     .meta({
@@ -54,7 +54,7 @@ export const promptsRouter = router({
     })
     .input(zCreatePromptInput)
     .output(zGroupWithVersions)
-    .mutation(({ ctx, input }) => createPrompt(ctx, ctx.auth.user.id, input)),
+    .mutation(({ ctx, input }) => createPrompt(ctx.deps, ctx.auth.user.id, input)),
 
   get: protectedProcedure
     .meta({
@@ -62,7 +62,7 @@ export const promptsRouter = router({
     })
     .input(zPromptIdInput)
     .output(zGroupWithVersions)
-    .query(({ ctx, input }) => getPrompt(ctx, ctx.auth.user.id, input)),
+    .query(({ ctx, input }) => getPrompt(ctx.deps, ctx.auth.user.id, input)),
 
   delete: protectedProcedure
     .meta({
@@ -76,7 +76,7 @@ export const promptsRouter = router({
     })
     .input(zPromptIdInput)
     .output(zDeleted)
-    .mutation(({ ctx, input }) => deletePrompt(ctx, ctx.auth.user.id, input)),
+    .mutation(({ ctx, input }) => deletePrompt(ctx.deps, ctx.auth.user.id, input)),
 
   // The path parameter is named groupId so that the body's `id` stays the new version's own id.
   versions: protectedProcedure
@@ -91,7 +91,7 @@ export const promptsRouter = router({
     })
     .input(zListVersionsInput)
     .output(zVersionPage)
-    .query(({ ctx, input }) => listVersions(ctx, ctx.auth.user.id, input)),
+    .query(({ ctx, input }) => listVersions(ctx.deps, ctx.auth.user.id, input)),
 
   addVersion: protectedProcedure
     .meta({
@@ -106,13 +106,13 @@ export const promptsRouter = router({
     })
     .input(zAddVersionInput)
     .output(zVersion)
-    .mutation(({ ctx, input }) => addVersion(ctx, ctx.auth.user.id, input)),
+    .mutation(({ ctx, input }) => addVersion(ctx.deps, ctx.auth.user.id, input)),
 
   version: protectedProcedure
     .meta({ openapi: { method: "GET", path: "/versions/{id}", protect: true, tags, summary: "One version" } })
     .input(zPromptIdInput)
     .output(zVersion)
-    .query(({ ctx, input }) => getVersion(ctx, ctx.auth.user.id, input)),
+    .query(({ ctx, input }) => getVersion(ctx.deps, ctx.auth.user.id, input)),
 
   updateVersion: protectedProcedure
     .meta({
@@ -128,5 +128,5 @@ export const promptsRouter = router({
     })
     .input(zUpdateVersionInput)
     .output(zVersion)
-    .mutation(({ ctx, input }) => updateVersion(ctx, ctx.auth.user.id, input)),
+    .mutation(({ ctx, input }) => updateVersion(ctx.deps, ctx.auth.user.id, input)),
 });

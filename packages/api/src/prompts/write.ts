@@ -1,10 +1,11 @@
 // Writing prompt history. Each write is one userWrite: a transaction holding the user's row lock, so one
 // user's writes (and so version numbers within a group) are serialised; (groupId, number) is unique as well.
-import { AppError, notFound } from "../lib/errors.ts";
+import { AppError, idTaken, notFound } from "../lib/errors.ts";
 import { jsonEqual } from "../lib/json.ts";
 import { groupSelect, toGroup, toVersion, versionSelect, type VersionRow } from "../lib/rows.ts";
 import type { Deleted } from "../lib/schemas.ts";
-import { isUniqueViolation, type ServiceDeps } from "../lib/service.ts";
+import { isUniqueViolation } from "../lib/db-errors.ts";
+import type { ServiceDeps } from "../lib/service.ts";
 import { userWrite, type Tx } from "../lib/write.ts";
 import { loadPrompt, ownGroup } from "./read.ts";
 import type {
@@ -63,7 +64,7 @@ export async function createPrompt(
       return { ...toGroup(created), versions: [toVersion(first)] };
     });
   } catch (error) {
-    if (isUniqueViolation(error)) throw idTaken();
+    if (isUniqueViolation(error)) throw idTaken("prompt");
     throw error;
   }
 }
@@ -83,7 +84,7 @@ async function isSamePrompt(
     select: { userId: true, deletedAt: true, originalPrompt: true, status: true },
   });
   if (!existing) return false;
-  if (existing.userId !== userId) throw idTaken();
+  if (existing.userId !== userId) throw idTaken("prompt");
   if (existing.deletedAt) throw new AppError("CONFLICT", "A prompt with this id was deleted; create it with a new id");
   const first = await db.promptVersion.findUnique({
     where: { groupId_number: { groupId: id, number: 1 } },
@@ -104,8 +105,6 @@ function sameVersionContent(row: VersionRow, wanted: Partial<VersionFields>): bo
     (key) => key === "number" || wanted[key] === undefined || jsonEqual(row[key], wanted[key]),
   );
 }
-
-const idTaken = () => new AppError("CONFLICT", "This id is already in use; create it with a new id");
 
 /**
  * Appends version `currentVersionNumber + 1` to a group and bumps the group. Concurrent calls queue on the

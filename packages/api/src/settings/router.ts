@@ -9,7 +9,7 @@ export const settingsRouter = router({
     .meta({ openapi: { method: "GET", path: "/settings", protect: true, tags, summary: "The user's settings" } })
     .input(zGetSettingsInput)
     .output(zSettings)
-    .query(({ ctx }) => getSettings(ctx, ctx.auth.user.id)),
+    .query(({ ctx }) => getSettings(ctx.deps, ctx.auth.user.id)),
 
   update: protectedProcedure
     .meta({
@@ -25,5 +25,5 @@ export const settingsRouter = router({
     })
     .input(zUpdateSettingsInput)
     .output(zSettings)
-    .mutation(({ ctx, input }) => updateSettings(ctx, ctx.auth.user.id, input)),
+    .mutation(({ ctx, input }) => updateSettings(ctx.deps, ctx.auth.user.id, input)),
 });

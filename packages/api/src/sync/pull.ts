@@ -5,7 +5,7 @@
 // then only rows with `since < rev <= R`; rows written later carry revisions above R and come next time.
 import type { PrismaClient } from "@prompt-booster/db";
 
-import { AppError } from "../lib/errors.ts";
+import { AppError, signInRequired } from "../lib/errors.ts";
 import {
   groupSelect,
   settingsSelect,
@@ -100,7 +100,7 @@ export function resetRequired(message: string, details: Record<string, unknown>)
 export async function pull(deps: { db: PrismaClient }, userId: string, input: PullInput): Promise<PullOutput> {
   const { db } = deps;
   const user = await db.user.findUnique({ where: { id: userId }, select: { revision: true, syncHorizon: true } });
-  if (!user) throw new AppError("UNAUTHORIZED", "Sign in to continue: the account no longer exists");
+  if (!user) throw signInRequired("the account no longer exists");
 
   const snapshot = input.since === undefined || input.snapshot === true;
   const since = input.since ?? 0;

@@ -11,13 +11,13 @@ export const syncRouter = router({
   pull: protectedProcedure
     .input(zPullInput)
     .output(zPullOutput)
-    .query(({ ctx, input }) => pull(ctx, ctx.auth.user.id, input)),
+    .query(({ ctx, input }) => pull(ctx.deps, ctx.auth.user.id, input)),
 
   /** A device's queued offline writes, applied in order, each once (safe to resend), each with its result. */
   push: protectedProcedure
     .input(zPushInput)
     .output(zPushOutput)
-    .mutation(({ ctx, input }) => push(ctx, ctx.auth.user.id, input)),
+    .mutation(({ ctx, input }) => push({ ...ctx.deps, reportError: ctx.reportError }, ctx.auth.user.id, input)),
 
   /**
    * Server-sent events: the user's current revision on connect, then each newer one as it commits (from any
@@ -27,7 +27,7 @@ export const syncRouter = router({
    */
   subscribe: protectedProcedure.input(zSubscribeInput).subscription(async function* ({ ctx, signal }) {
     for await (const revision of revisionSignals(
-      ctx,
+      ctx.deps,
       { userId: ctx.auth.user.id, sessionId: ctx.auth.session.id },
       signal,
     )) {

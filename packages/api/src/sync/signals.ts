@@ -2,7 +2,7 @@
 // for as long as the session that opened the stream lives.
 import type { PrismaClient } from "@prompt-booster/db";
 
-import { AppError } from "../lib/errors.ts";
+import { AppError, signInRequired } from "../lib/errors.ts";
 import type { ChangeEvents, SessionsEnded } from "../lib/events.ts";
 
 /** Who opened the stream: it ends when this session does. */
@@ -49,7 +49,7 @@ export async function* revisionSignals(
   signal?.addEventListener("abort", onAbort);
   try {
     const user = await deps.db.user.findUnique({ where: { id: owner.userId }, select: { revision: true } });
-    if (!user) throw new AppError("UNAUTHORIZED", "Sign in to continue: the account no longer exists");
+    if (!user) throw signInRequired("the account no longer exists");
     latest = Math.max(latest, user.revision);
     let sent = latest;
     yield sent;
@@ -79,7 +79,7 @@ export async function* revisionSignals(
   }
 }
 
-const sessionEnded = () => new AppError("UNAUTHORIZED", "Sign in to continue: this session has ended");
+const sessionEnded = () => signInRequired("this session has ended");
 
 function affects(ended: SessionsEnded, sessionId: string): "no" | "revoked" | "replaced" | "recheck" {
   if ("revoked" in ended) return ended.revoked.includes(sessionId) ? "revoked" : "no";

@@ -27,13 +27,13 @@ export const templatesRouter = router({
     })
     .input(zListTemplatesInput)
     .output(zTemplatePage)
-    .query(({ ctx, input }) => listTemplates(ctx, ctx.auth.user.id, input)),
+    .query(({ ctx, input }) => listTemplates(ctx.deps, ctx.auth.user.id, input)),
 
   get: protectedProcedure
     .meta({ openapi: { method: "GET", path: "/templates/{id}", protect: true, tags, summary: "One template" } })
     .input(zTemplateIdInput)
     .output(zTemplate)
-    .query(({ ctx, input }) => getTemplate(ctx, ctx.auth.user.id, input)),
+    .query(({ ctx, input }) => getTemplate(ctx.deps, ctx.auth.user.id, input)),
 
   create: protectedProcedure
     .meta({
@@ -48,7 +48,7 @@ export const templatesRouter = router({
     })
     .input(zCreateTemplateInput)
     .output(zTemplate)
-    .mutation(({ ctx, input }) => createTemplate(ctx, ctx.auth.user.id, input)),
+    .mutation(({ ctx, input }) => createTemplate(ctx.deps, ctx.auth.user.id, input)),
 
   update: protectedProcedure
     .meta({
@@ -63,11 +63,11 @@ export const templatesRouter = router({
     })
     .input(zUpdateTemplateInput)
     .output(zTemplate)
-    .mutation(({ ctx, input }) => updateTemplate(ctx, ctx.auth.user.id, input)),
+    .mutation(({ ctx, input }) => updateTemplate(ctx.deps, ctx.auth.user.id, input)),
 
   delete: protectedProcedure
     .meta({ openapi: { method: "DELETE", path: "/templates/{id}", protect: true, tags, summary: "Delete a template" } })
     .input(zTemplateIdInput)
     .output(zDeleted)
-    .mutation(({ ctx, input }) => deleteTemplate(ctx, ctx.auth.user.id, input)),
+    .mutation(({ ctx, input }) => deleteTemplate(ctx.deps, ctx.auth.user.id, input)),
 });

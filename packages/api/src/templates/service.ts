@@ -1,12 +1,13 @@
 import type { Prisma } from "@prompt-booster/db";
 
 import { page } from "../lib/cursor.ts";
-import { AppError, notFound, staleRevision } from "../lib/errors.ts";
+import { AppError, idTaken, notFound, staleRevision } from "../lib/errors.ts";
 import { jsonEqual } from "../lib/json.ts";
 import { templateSelect, toTemplate, type TemplateRow } from "../lib/rows.ts";
 import { containsText } from "../lib/search.ts";
 import { normaliseTag, type Deleted } from "../lib/schemas.ts";
-import { isUniqueViolation, type ServiceDeps } from "../lib/service.ts";
+import { isUniqueViolation } from "../lib/db-errors.ts";
+import type { ServiceDeps } from "../lib/service.ts";
 import { userWrite, type Tx } from "../lib/write.ts";
 import type {
   CreateTemplateInput,
@@ -99,7 +100,7 @@ export async function createTemplate(deps: ServiceDeps, userId: string, input: C
       return toTemplate(row, userId);
     });
   } catch (error) {
-    if (isUniqueViolation(error)) throw idTaken();
+    if (isUniqueViolation(error)) throw idTaken("template");
     throw error;
   }
 }
@@ -112,7 +113,7 @@ type TemplateFields = Omit<TemplateRow, "id" | "userId" | "rev" | "createdAt" | 
 async function existingCreate(db: Tx, userId: string, id: string, data: TemplateFields) {
   const row = await db.template.findUnique({ where: { id }, select: liveSelect });
   if (!row) return null;
-  if (row.userId !== userId) throw idTaken();
+  if (row.userId !== userId) throw idTaken("template");
   if (row.deletedAt) throw new AppError("CONFLICT", "A template with this id was deleted; create it with a new id");
   const same =
     row.name === data.name &&
@@ -127,8 +128,6 @@ async function existingCreate(db: Tx, userId: string, id: string, data: Template
   }
   return row;
 }
-
-const idTaken = () => new AppError("CONFLICT", "This id is already in use; create the template with a new id");
 
 /** Changes the given fields of one of the user's templates; a stale `baseRev` is CONFLICT with the current row. */
 export async function updateTemplate(deps: ServiceDeps, userId: string, input: UpdateTemplateInput): Promise<Template> {
