@@ -18,7 +18,7 @@ export const importRouter = router({
     .input(zImportInput)
     .output(zImportOutput)
     .mutation(({ ctx, input }) => {
-      const work = () => importLocalData(ctx, ctx.auth.user.id, input);
+      const work = () => importLocalData(ctx.deps, ctx.auth.user.id, input);
       return ctx.importLimiter ? ctx.importLimiter.run(work) : work();
     }),
 });
