@@ -42,44 +42,44 @@ function changeOf<R extends Row, D>(entity: SyncEntity, row: R, data: (row: R) =
   ) as SyncChange;
 }
 
-/** One reader per synced table, each giving changes in revision order. */
-const sources: ((db: PrismaClient, scan: Scan) => Promise<SyncChange[]>)[] = [
-  async (db, { userId, rev, liveOnly, take }) =>
-    (
-      await db.userSettings.findMany({
-        where: { userId, rev, ...(liveOnly && { deletedAt: null }) },
-        orderBy: { rev: "asc" },
-        take,
-        select: { ...settingsSelect, deletedAt: true },
-      })
-    ).map((row) => changeOf("settings", row, toSettings)),
-  async (db, { userId, rev, liveOnly, take }) =>
-    (
-      await db.template.findMany({
-        where: { userId, rev, ...(liveOnly && { deletedAt: null }) },
-        orderBy: { rev: "asc" },
-        take,
-        select: { ...templateSelect, deletedAt: true },
-      })
-    ).map((row) => changeOf("template", row, (r) => toTemplate(r, userId))),
-  async (db, { userId, rev, liveOnly, take }) =>
-    (
-      await db.promptGroup.findMany({
-        where: { userId, rev, ...(liveOnly && { deletedAt: null }) },
-        orderBy: { rev: "asc" },
-        take,
-        select: { ...groupSelect, deletedAt: true },
-      })
-    ).map((row) => changeOf("promptGroup", row, ({ deletedAt: _, ...r }) => toGroup(r))),
-  async (db, { userId, rev, liveOnly, take }) =>
-    (
-      await db.promptVersion.findMany({
-        where: { userId, rev, ...(liveOnly && { deletedAt: null }) },
-        orderBy: { rev: "asc" },
-        take,
-        select: { ...versionSelect, deletedAt: true },
-      })
-    ).map((row) => changeOf("promptVersion", row, ({ deletedAt: _, ...r }) => toVersion(r))),
+/** The query every table is read with: the user's rows in the revision range, in revision order. */
+function rangeQuery({ userId, rev, liveOnly, take }: Scan) {
+  return { where: { userId, rev, ...(liveOnly && { deletedAt: null }) }, orderBy: { rev: "asc" as const }, take };
+}
+
+type Query = ReturnType<typeof rangeQuery>;
+
+/** A reader of one synced table: how to fetch its rows (with `deletedAt`), and what a live row sends. */
+function reader<R extends Row>(
+  entity: SyncEntity,
+  fetch: (db: PrismaClient, query: Query) => Promise<R[]>,
+  data: (row: R, userId: string) => unknown,
+) {
+  return async (db: PrismaClient, scan: Scan) =>
+    (await fetch(db, rangeQuery(scan))).map((row) => changeOf(entity, row, (live) => data(live, scan.userId)));
+}
+
+const sources = [
+  reader(
+    "settings",
+    (db, query) => db.userSettings.findMany({ ...query, select: { ...settingsSelect, deletedAt: true } }),
+    (row) => toSettings(row),
+  ),
+  reader(
+    "template",
+    (db, query) => db.template.findMany({ ...query, select: { ...templateSelect, deletedAt: true } }),
+    (row, userId) => toTemplate(row, userId),
+  ),
+  reader(
+    "promptGroup",
+    (db, query) => db.promptGroup.findMany({ ...query, select: { ...groupSelect, deletedAt: true } }),
+    ({ deletedAt: _, ...row }) => toGroup(row),
+  ),
+  reader(
+    "promptVersion",
+    (db, query) => db.promptVersion.findMany({ ...query, select: { ...versionSelect, deletedAt: true } }),
+    ({ deletedAt: _, ...row }) => toVersion(row),
+  ),
 ];
 
 const entityOrder: Record<SyncEntity, number> = { settings: 0, template: 1, promptGroup: 2, promptVersion: 3 };
