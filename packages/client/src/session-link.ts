@@ -42,52 +42,40 @@ export function sessionLink(
       observable((observer) => {
         // Store updates finish in order, and before the answer they belong to is handed on.
         let settled: Promise<unknown> = Promise.resolve();
-        const after = (update: () => void | Promise<void>, then: () => void) => {
-          settled = settled
-            .then(update)
-            .then(then, (error: unknown) => observer.error(TRPCClientError.from(toError(error))));
+        // Nothing reaches the app after it unsubscribed (a stopped SyncEngine), even what was waiting on the store.
+        let stopped = false;
+        const after = (update: (() => void | Promise<void>) | null, handOn: () => void) => {
+          settled = settled.then(update).then(
+            () => stopped || handOn(),
+            (error: unknown) => stopped || observer.error(TRPCClientError.from(toError(error))),
+          );
         };
         const subscription = next(op).subscribe({
           next(value) {
             const data = "data" in value.result ? value.result.data : undefined;
             const token = SIGN_IN.has(op.path) ? tokenOf(data) : null;
-            if (tokens && token)
-              after(
-                () => tokens.set(token),
-                () => observer.next(value),
-              );
-            else if (tokens && SIGN_OUT.has(op.path))
-              after(
-                () => tokens.clear(),
-                () => observer.next(value),
-              );
-            else
-              after(
-                () => {},
-                () => observer.next(value),
-              );
+            const update = !tokens
+              ? null
+              : token
+                ? () => tokens.set(token)
+                : SIGN_OUT.has(op.path)
+                  ? () => tokens.clear()
+                  : null;
+            after(update, () => observer.next(value));
           },
-          complete: () =>
-            after(
-              () => {},
-              () => observer.complete(),
-            ),
+          complete: () => after(null, () => observer.complete()),
           error(error) {
-            if (!isUnauthorized(error) || PUBLIC.has(op.path))
-              return after(
-                () => {},
-                () => observer.error(error),
-              );
-            after(
-              () => tokens?.clear(),
-              () => {
-                onSessionExpired?.();
-                observer.error(error);
-              },
-            );
+            const ended = isUnauthorized(error) && !PUBLIC.has(op.path);
+            after(ended && tokens ? () => tokens.clear() : null, () => {
+              if (ended) onSessionExpired?.();
+              observer.error(error);
+            });
           },
         });
-        return () => subscription.unsubscribe();
+        return () => {
+          stopped = true;
+          subscription.unsubscribe();
+        };
       });
 }
 
