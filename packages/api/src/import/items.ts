@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 
 import type { Prisma } from "@prompt-booster/db";
 
-import { normaliseTag } from "../lib/schemas.ts";
+import { normaliseTags } from "../lib/schemas.ts";
 import { zLanguage, zSettingsData } from "../settings/schemas.ts";
 import { BUILTIN_TEMPLATE_HASHES } from "./builtin-templates.ts";
 import {
@@ -242,7 +242,7 @@ function versionItem(userId: string, groupId: string, latestNumber: number, vers
       modelName: version.modelName,
       status: version.status,
       favorite: version.favorite ?? false,
-      tags: [...new Set((version.tags ?? []).map(normaliseTag).filter(Boolean))],
+      tags: normaliseTags(version.tags ?? []),
       timestamp: at,
       createdAt: at,
       updatedAt: at,

@@ -37,11 +37,16 @@ export const MAX_TAG_LENGTH = 40;
 export const zTags = z
   .array(z.string().max(MAX_TAG_LENGTH * 2), { message: "must be an array of strings" })
   .max(MAX_TAGS)
-  .transform((tags) => [...new Set(tags.map(normaliseTag).filter((tag) => tag.length > 0))])
+  .transform(normaliseTags)
   .pipe(z.array(z.string().max(MAX_TAG_LENGTH, `a tag has at most ${MAX_TAG_LENGTH} characters`)));
 
 export function normaliseTag(tag: string): string {
   return tag.trim().replace(/\s+/g, " ").toLowerCase();
+}
+
+/** Tags as stored and searched: normalised, without empties or duplicates, in their first order. */
+export function normaliseTags(tags: readonly string[]): string[] {
+  return [...new Set(tags.map(normaliseTag).filter((tag) => tag.length > 0))];
 }
 
 /** Dates go out as Date over tRPC (superjson) and as ISO strings over REST. */

@@ -5,7 +5,7 @@ import { AppError, idTaken, notFound, staleRevision } from "../lib/errors.ts";
 import { jsonEqual } from "../lib/json.ts";
 import { templateSelect, toTemplate, type TemplateRow } from "../lib/rows.ts";
 import { containsText } from "../lib/search.ts";
-import { normaliseTag, type Deleted } from "../lib/schemas.ts";
+import { normaliseTags, type Deleted } from "../lib/schemas.ts";
 import { isUniqueViolation } from "../lib/db-errors.ts";
 import type { ServiceDeps } from "../lib/service.ts";
 import { userWrite, type Tx } from "../lib/write.ts";
@@ -39,7 +39,7 @@ export async function listTemplates(
   if (cursor && cursor.s !== sort) {
     throw new AppError("BAD_REQUEST", `cursor: belongs to a list sorted by ${cursor.s}, not ${sort}`);
   }
-  const tags = input.tag ? [...new Set(input.tag.map(normaliseTag))].filter(Boolean) : [];
+  const tags = normaliseTags(input.tag ?? []);
   const filters: Prisma.TemplateWhereInput[] = [
     scope === "mine" ? { userId } : scope === "public" ? { isPublic: true } : { OR: [{ userId }, { isPublic: true }] },
   ];
