@@ -24,18 +24,20 @@ const zModelId = z.string().trim().min(1).max(MODEL_FIELD_MAX);
 /** "" for a hand edit, as the app stores it. */
 const zModelName = z.string().trim().max(MODEL_FIELD_MAX);
 
+/** What every new version states, whether it starts a group or is added to one. */
+const versionFields = {
+  /** The version's own id, when the client chooses it. */
+  id: zId.optional(),
+  optimizedPrompt: zOptimizedPrompt,
+  reasoning: zReasoning.optional(),
+  modelId: zModelId,
+  provider: zModelId,
+  modelName: zModelName,
+  status: zVersionStatus.optional(),
+};
+
 export const zFirstVersionInput = z
-  .object({
-    id: zId.optional(),
-    optimizedPrompt: zOptimizedPrompt,
-    reasoning: zReasoning.optional(),
-    modelId: zModelId,
-    provider: zModelId,
-    modelName: zModelName,
-    status: zVersionStatus.optional(),
-    favorite: z.boolean().optional(),
-    tags: zTags.optional(),
-  })
+  .object({ ...versionFields, favorite: z.boolean().optional(), tags: zTags.optional() })
   .strict();
 
 export const zCreatePromptInput = z
@@ -53,17 +55,10 @@ export const zAddVersionInput = z
   .object({
     /** The group (the `{id}` of /prompts/{id}/versions). */
     groupId: zId,
-    /** The new version's own id, when the client chooses it. */
-    id: zId.optional(),
+    ...versionFields,
     /** Defaults to the group's original prompt. */
     originalPrompt: zOriginalPrompt.optional(),
-    optimizedPrompt: zOptimizedPrompt,
-    reasoning: zReasoning.optional(),
     iterationDirection: zIterationDirection.optional(),
-    modelId: zModelId,
-    provider: zModelId,
-    modelName: zModelName,
-    status: zVersionStatus.optional(),
   })
   .strict();
 export type AddVersionInput = z.infer<typeof zAddVersionInput>;
