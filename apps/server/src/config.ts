@@ -81,6 +81,7 @@ const envSchema = z
     SYNC_MAX_STREAMS_PER_USER: int(1, 100_000).default(20),
     IMPORT_CONCURRENCY: int(1, 100).default(2),
     IMPORT_QUEUE_MAX: int(0, 10_000).default(20),
+    METRICS_PORT: int(0, 65_535).optional(),
     TRUST_PROXY: z
       .enum(["true", "false"])
       .default("false")
@@ -88,6 +89,9 @@ const envSchema = z
   })
   .strip()
   .superRefine((env, context) => {
+    if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
+      context.addIssue({ code: "custom", path: ["METRICS_PORT"], message: "must differ from PORT" });
+    }
     // A SameSite=None cookie is sent from every page; "null" names no one (any sandboxed frame, data: URL or
     // file:// page of any site is "null"), so together they would hand the session to whoever asks.
     if (env.SESSION_COOKIE_SAMESITE === "none" && env.CORS_ORIGINS.includes("null")) {
@@ -119,6 +123,11 @@ export interface Config {
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
   trustProxy: boolean;
+  /**
+   * The Prometheus endpoint (GET /metrics) listens on `host:metricsPort`, apart from the API so that it is
+   * never served to the API's clients; undefined: no metrics at all. 0 picks a free port (tests).
+   */
+  metricsPort: number | undefined;
   /** Sync tombstones are kept this long; a device whose cursor is older must start over from a snapshot. */
   /**
    * `maxStreamsPerUser`: open sync.subscribe streams of one user in this process; a newer one closes the
@@ -176,6 +185,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     trustProxy: e.TRUST_PROXY,
+    metricsPort: e.METRICS_PORT,
     sync: {
       tombstoneRetentionMs: e.SYNC_TOMBSTONE_RETENTION_DAYS * 86_400_000,
       pruneIntervalMs: e.SYNC_PRUNE_INTERVAL_MS,

@@ -16,6 +16,7 @@ import { registerHealthRoutes } from "./http/health.ts";
 import { openApiDocument } from "./http/openapi.ts";
 import { answerClientError, MAX_PATH_LENGTH, rememberRequestPaths, sendError, sendNotFound } from "./http/errors.ts";
 import { asTrpcError, registerRestRoutes } from "./http/rest.ts";
+import { createMetrics, listenForScrapes, recordRequests, type MetricsListener } from "./http/metrics.ts";
 import { RequestLog } from "./http/request-log.ts";
 import { guardRawTrpcInput } from "./http/trpc-raw-input.ts";
 import { startTombstonePruning, type PruneJob } from "./jobs/prune-tombstones.ts";
@@ -39,6 +40,8 @@ export interface PromptBoosterServer {
   pruneJob: PruneJob;
   /** Listens on `config.host:config.port`; resolves to the address. */
   start(): Promise<string>;
+  /** Where Prometheus scrapes, once started with `config.metricsPort` set (its port may have been 0). */
+  readonly metricsUrl: string | undefined;
   /** Stops accepting, lets in-flight requests finish, closes the database. */
   stop(): Promise<void>;
 }
@@ -83,9 +86,12 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     frameworkErrors: (error, request, reply) => sendError(request, reply, asTrpcError(error)),
     clientErrorHandler: answerClientError,
   });
-  // First of the hooks: every answer, the drain's 503 included, carries CORS headers a page can read.
-  await registerCors(app, config.corsOrigins);
   const eventStreams = createEventStreams();
+  const metrics = config.metricsPort === undefined ? undefined : createMetrics({ db, eventStreams });
+  // Before the other hooks, so that the answers they give (CORS preflights, the drain's 503) are counted too.
+  if (metrics) recordRequests(app, metrics);
+  // First of the hooks that answer: every answer, the drain's 503 included, carries CORS headers a page can read.
+  await registerCors(app, config.corsOrigins);
   const inFlight = trackInFlight(app, eventStreams);
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
@@ -111,6 +117,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     : createDatabaseChangeEvents(db, {
         log: app.log,
         maxStreamsPerUser: config.sync.maxStreamsPerUser,
+        onDelivered: metrics?.countChangeEventDelivered,
       });
   await ownedEvents?.ready;
   const pruneJob = startTombstonePruning(db, {
@@ -156,12 +163,20 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   });
 
   let closing: Promise<void> | undefined;
+  let metricsListener: MetricsListener | undefined;
   return {
     app,
     db,
     pruneJob,
     async start() {
-      return app.listen({ host: config.host, port: config.port });
+      const url = await app.listen({ host: config.host, port: config.port });
+      if (metrics && config.metricsPort !== undefined) {
+        metricsListener = await listenForScrapes(metrics, config.host, config.metricsPort);
+      }
+      return url;
+    },
+    get metricsUrl() {
+      return metricsListener?.url;
     },
     stop() {
       closing ??= (async () => {
@@ -171,6 +186,8 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
         // Open event streams would hold the close forever; their clients reconnect elsewhere or later.
         eventStreams.closeAll();
         await closed;
+        // Scraped until the API is closed, so the drain itself can be watched.
+        await metricsListener?.close();
         await pruneJob.stop();
         await ownedEvents?.close();
         await rateLimiter.close();

@@ -44,7 +44,19 @@ export interface Database {
   readonly pgConfig?: pg.PoolConfig;
   /** Answers when the database answers; throws otherwise. */
   ping(): Promise<void>;
+  /** The connection pool right now, when this is PostgreSQL (PGlite has one engine and no pool). */
+  poolStats?(): PoolStats;
   close(): Promise<void>;
+}
+
+/** Read-only figures of the PostgreSQL pool, for metrics. */
+export interface PoolStats {
+  /** Connections open, idle or lent out. */
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection: the pool is at `max` and all of them are lent out. */
+  waiting: number;
+  max: number;
 }
 
 function newPrismaClient(adapter: SqlDriverAdapterFactory): PrismaClient {
@@ -84,6 +96,12 @@ function openPostgres(connectionString: string, settings: PoolSettings): Databas
         client.release();
       }
     },
+    poolStats: () => ({
+      total: pool.totalCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+      max: settings.max,
+    }),
     async close() {
       await prisma.$disconnect();
       await pool.end();

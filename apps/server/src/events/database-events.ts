@@ -28,6 +28,8 @@ export interface DatabaseEventsOptions {
   maxReconnectDelayMs?: number;
   /** Open streams per user in this process (see LocalFanOutOptions). */
   maxStreamsPerUser?: number;
+  /** Called once for each change event handed to a stream of this process (metrics). */
+  onDelivered?: () => void;
 }
 
 type WithoutUser<T> = T extends unknown ? Omit<T, "userId"> : never;
@@ -80,9 +82,22 @@ export function createDatabaseChangeEvents(db: Database, options: DatabaseEvents
 
   // This process's streams hear at once; the others through the database. Both are called only after the
   // commit, so no process can act on a change before it is visible.
+  const { onDelivered } = options;
   return {
     ready: listener.ready,
-    subscribe: local.subscribe,
+    subscribe: onDelivered
+      ? (subscriber) =>
+          local.subscribe({
+            userId: subscriber.userId,
+            sessionId: subscriber.sessionId,
+            onChange(event) {
+              onDelivered();
+              subscriber.onChange(event);
+            },
+            onSessionsEnded: (ended) => subscriber.onSessionsEnded(ended),
+            onEvicted: (limit) => subscriber.onEvicted(limit),
+          })
+      : local.subscribe,
     publish(event) {
       local.emitLocal(event);
       return notify({ u: event.userId, r: event.revision, o: origin });

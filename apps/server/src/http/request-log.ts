@@ -21,7 +21,7 @@ export class RequestLog extends LogController {
 }
 
 /** The procedure a REST route serves (its route config), or those a tRPC URL names ("a.b,c.d"). */
-function procedureOf(request: FastifyRequest): string | undefined {
+export function procedureOf(request: FastifyRequest): string | undefined {
   const config = request.routeOptions.config as { procedure?: string } | undefined;
   if (config?.procedure) return config.procedure;
   const match = /^\/trpc\/([^?]+)/.exec(request.url);
