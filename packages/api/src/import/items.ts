@@ -8,6 +8,7 @@ import type { Prisma } from "@prompt-booster/db";
 
 import { normaliseTags } from "../lib/schemas.ts";
 import { zLanguage, zSettingsData } from "../settings/schemas.ts";
+import { blankSecrets } from "../settings/secrets.ts";
 import { BUILTIN_TEMPLATE_HASHES } from "./builtin-templates.ts";
 import {
   legacyTemplateMetadata,
@@ -326,14 +327,14 @@ function validSettings(raw: Record<string, unknown>, result: ImportOutput): Lega
   return rest.success ? rest.data : null;
 }
 
-const SECRET_KEY = /^api[-_]?key$/i;
-
 /** The app's settings keys → the settings row; API keys are blanked (and reported). */
 function settingsItem(raw: Record<string, unknown>, result: ImportOutput): SettingsItem | null {
   const settings = validSettings(raw, result);
   if (!settings) return null;
   const { "my-app-theme": theme, i18nextLng, ...rest } = settings;
-  const settingsData = stripSecrets(rest, "", result.secretsRemoved) as Record<string, unknown>;
+  const blanked = blankSecrets(rest);
+  result.secretsRemoved.push(...blanked.found.map((path) => path.join(".")));
+  const settingsData = blanked.value as Record<string, unknown>;
   const language = i18nextLng === undefined ? undefined : zLanguage.safeParse(i18nextLng);
   if (language && !language.success) {
     result.errors.push({ kind: "settings", legacyId: "i18nextLng", message: "is not a language tag; left as it was" });
@@ -360,21 +361,4 @@ function settingsItem(raw: Record<string, unknown>, result: ImportOutput): Setti
       settingsData: checked.data as Prisma.InputJsonObject,
     },
   };
-}
-
-function stripSecrets(value: unknown, path: string, removed: string[]): unknown {
-  if (Array.isArray(value)) return value.map((item, index) => stripSecrets(item, `${path}.${index}`, removed));
-  if (!value || typeof value !== "object") return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    const at = path ? `${path}.${key}` : key;
-    if (SECRET_KEY.test(key)) {
-      if (typeof item === "string" && item.length > 0) removed.push(at);
-      // Kept as "": the app's ModelConfig.apiKey is a required field.
-      out[key] = "";
-      continue;
-    }
-    out[key] = stripSecrets(item, at, removed);
-  }
-  return out;
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 
 import { zJsonObject } from "../lib/json.ts";
+import { blankSecrets } from "./secrets.ts";
 import { zBaseRev, zDateOut, zId, zJsonObjectOut } from "../lib/schemas.ts";
 
 export const THEMES = ["light", "dark", "system"] as const;
@@ -26,9 +27,6 @@ export const zLanguage = z
 export const SETTINGS_DATA_MAX_BYTES = 64 * 1024;
 export const SETTINGS_DATA_MAX_DEPTH = 10;
 
-/** Keys that hold a provider credential, in the spellings apps use. */
-const SECRET_KEY = /^api[-_]?key$/i;
-
 /**
  * Free-form app settings (the app's `model-settings` and friends). A provider API key would sit in the
  * database in plain text, readable by anyone with a backup, so a non-empty one is refused, naming where.
@@ -37,7 +35,7 @@ export const zSettingsData = zJsonObject({
   maxBytes: SETTINGS_DATA_MAX_BYTES,
   maxDepth: SETTINGS_DATA_MAX_DEPTH,
 }).superRefine((value, ctx) => {
-  for (const path of findSecrets(value, [])) {
+  for (const path of blankSecrets(value).found) {
     ctx.addIssue({
       code: "custom",
       path,
@@ -46,14 +44,6 @@ export const zSettingsData = zJsonObject({
     });
   }
 });
-
-function findSecrets(value: unknown, path: (string | number)[]): (string | number)[][] {
-  if (Array.isArray(value)) return value.flatMap((item, index) => findSecrets(item, [...path, index]));
-  if (typeof value !== "object" || value === null) return [];
-  return Object.entries(value).flatMap(([key, item]) =>
-    SECRET_KEY.test(key) && item !== null && item !== "" ? [[...path, key]] : findSecrets(item, [...path, key]),
-  );
-}
 
 export const zGetSettingsInput = z.void();
 
