@@ -28,7 +28,8 @@ export default defineConfig([
     target: "es2022",
     dts: declarations,
     sourcemap: true,
-    clean: true,
+    // No clean: test files build the client in parallel, and one must not empty dist under another's feet.
+    clean: false,
     noExternal: [/^@prompt-booster\//],
   },
   {
