@@ -133,6 +133,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     clock,
     events: deps.events ?? ownedEvents!,
     rateLimiter,
+    countPushResults: metrics?.countPushResults,
   });
 
   guardRawTrpcInput(app, "/trpc");

@@ -197,9 +197,10 @@ describe("with METRICS_PORT", () => {
     const pushed = await api.sync.push.mutate({
       mutations: [
         { mutationId: "m1", op: "template.create", input: { id: randomUUID(), name: "Watched", content: "Hello" } },
+        { mutationId: "m2", op: "template.delete", input: { id: randomUUID() } },
       ],
     });
-    expect(pushed.results[0]?.status).toBe("applied");
+    expect(pushed.results.map((result) => result.status)).toEqual(["applied", "error"]);
     // The stream hears of the new revision: delivered by then.
     await stream.until(2);
     const imported = await fetch(`${t.url}/api/import`, {
@@ -219,6 +220,8 @@ describe("with METRICS_PORT", () => {
     expect(total(after, "prompt_booster_event_streams_open")).toBe(total(before, "prompt_booster_event_streams_open"));
     expect(moved("prompt_booster_change_events_delivered_total")).toBeGreaterThanOrEqual(1);
     expect(moved("prompt_booster_procedure_calls_total", { procedure: "sync.push", status: "200" })).toBe(1);
+    expect(moved("prompt_booster_sync_push_mutations_total", { status: "applied" })).toBe(1);
+    expect(moved("prompt_booster_sync_push_mutations_total", { status: "error" })).toBe(1);
     expect(moved("prompt_booster_procedure_calls_total", { procedure: "import.localData", status: "200" })).toBe(1);
     expect(moved("prompt_booster_http_request_duration_seconds_count", { procedure: "sync.subscribe" })).toBe(1);
   });

@@ -3,6 +3,7 @@ import type { PrismaClient } from "@prompt-booster/db";
 import type { Clock } from "./lib/clock.ts";
 import type { ImportLimiter } from "./import/limiter.ts";
 import type { ChangeEvents } from "./lib/events.ts";
+import type { PushResult } from "./sync/schemas.ts";
 
 /** What the transport (apps/server) knows about the request; packages/api never sees Fastify. */
 export interface RequestInfo {
@@ -73,6 +74,8 @@ export interface ApiContext {
   rateLimits?: AuthRateLimits;
   /** Reports a failure that a procedure answers without throwing (one failed mutation of a push); set by the server. */
   reportError?: (error: unknown, message: string) => void;
+  /** Told the results of every sync.push (the server counts them by status); set by the server. */
+  countPushResults?: (results: readonly PushResult[]) => void;
   /** Set by the HTTP server, one per process; absent for in-process callers, whose imports are not limited. */
   importLimiter?: ImportLimiter;
 }

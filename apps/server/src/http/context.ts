@@ -20,10 +20,12 @@ interface ContextDeps {
   clock: Clock;
   events: ChangeEvents;
   rateLimiter?: AuthRateLimiter;
+  /** See ApiContext.countPushResults (metrics, when they are on). */
+  countPushResults?: ApiContext["countPushResults"];
 }
 
 /** The outer context: turns a Fastify request into the transport-free inner context of packages/api. */
-export function createContextFactory({ config, db, clock, events, rateLimiter }: ContextDeps) {
+export function createContextFactory({ config, db, clock, events, rateLimiter, countPushResults }: ContextDeps) {
   const apiConfig = { corsOrigins: config.corsOrigins };
   const cookieName = sessionCookieName(config);
   const importLimiter = createImportLimiter(config.imports);
@@ -49,6 +51,7 @@ export function createContextFactory({ config, db, clock, events, rateLimiter }:
       rateLimits: rateLimiter?.forRequest(req, res),
       reportError: (error, message) => req.log.error({ err: error }, message),
       importLimiter,
+      countPushResults,
     };
   };
 }

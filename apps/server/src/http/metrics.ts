@@ -45,6 +45,12 @@ export function createMetrics({ db, eventStreams }: MetricsSources) {
     labelNames: ["procedure", "status"] as const,
     registers: [registry],
   });
+  const pushedMutations = new Counter({
+    name: `${PREFIX}sync_push_mutations_total`,
+    help: "Mutations of sync.push by result: applied (now or before: a replay), conflict, error",
+    labelNames: ["status"] as const,
+    registers: [registry],
+  });
   const changeEventsDelivered = new Counter({
     name: `${PREFIX}change_events_delivered_total`,
     help: "Change events handed to an open event stream of this process",
@@ -84,6 +90,10 @@ export function createMetrics({ db, eventStreams }: MetricsSources) {
     registry,
     /** For the change-events fan-out (createDatabaseChangeEvents' `onDelivered`). */
     countChangeEventDelivered: () => changeEventsDelivered.inc(),
+    /** For the API's context (`countPushResults`). */
+    countPushResults(results: readonly { status: string }[]) {
+      for (const { status } of results) pushedMutations.inc({ status });
+    },
     observeRequest(request: FastifyRequest, reply: FastifyReply) {
       const status = String(reply.statusCode);
       const named = procedureOf(request)?.split(",") ?? [];

@@ -17,7 +17,11 @@ export const syncRouter = router({
   push: protectedProcedure
     .input(zPushInput)
     .output(zPushOutput)
-    .mutation(({ ctx, input }) => push({ ...ctx.deps, reportError: ctx.reportError }, ctx.auth.user.id, input)),
+    .mutation(async ({ ctx, input }) => {
+      const output = await push({ ...ctx.deps, reportError: ctx.reportError }, ctx.auth.user.id, input);
+      ctx.countPushResults?.(output.results);
+      return output;
+    }),
 
   /**
    * Server-sent events: the user's current revision on connect, then each newer one as it commits (from any
