@@ -173,6 +173,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
       const url = await app.listen({ host: config.host, port: config.port });
       if (metrics && config.metricsPort !== undefined) {
         metricsListener = await listenForScrapes(metrics, config.host, config.metricsPort);
+        app.log.info({ metricsUrl: metricsListener.url }, `Prometheus metrics at ${metricsListener.url}`);
       }
       return url;
     },
