@@ -21,7 +21,11 @@ export interface ClientOptions {
   /** The API's base URL, e.g. `https://api.example.com` (tRPC is served under `/trpc`). */
   url: string;
   auth: ClientAuth;
-  /** Called once per failing call answered UNAUTHORIZED: the session ended; show the sign-in screen. */
+  /**
+   * Called once per failing call answered UNAUTHORIZED: the session ended; show the sign-in screen. (A refused
+   * `login` or `register` is a wrong password or name, not an ended session: it neither calls this nor clears
+   * the token store.)
+   */
   onSessionExpired?: () => void;
   /** Calls per HTTP batch; keep at or below the server's TRPC_MAX_BATCH_SIZE (25 by default). */
   maxBatchSize?: number;
