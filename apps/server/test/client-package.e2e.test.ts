@@ -3,7 +3,9 @@
 // against a real server through `import` and through `require`.
 import { execFile, execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -12,6 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
 const repo = path.resolve(import.meta.dirname, "../../..");
+const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const hasChromium = fs.existsSync(chromiumPath);
+if (!hasChromium) {
+  console.warn(
+    `client-package.e2e: the Chromium run is SKIPPED — no Chromium at ${chromiumPath} (apt-get install -y chromium, or set CHROMIUM_PATH).`,
+  );
+}
 const pnpmVersion = (
   JSON.parse(fs.readFileSync(path.join(repo, "package.json"), "utf8")) as { packageManager: string }
 ).packageManager.split("@")[1]!;
@@ -35,7 +44,14 @@ function typecheck(project: string): { status: number | null; output: string } {
 
 /** The part of esbuild's API used here (esbuild comes with tsup). */
 interface EsbuildApi {
-  build(options: Record<string, unknown>): Promise<{ metafile: { inputs: Record<string, unknown> } }>;
+  build(
+    options: Record<string, unknown>,
+  ): Promise<{ metafile: { inputs: Record<string, unknown> }; outputFiles: { text: string }[] }>;
+}
+
+async function loadEsbuild(): Promise<EsbuildApi> {
+  const tsup = createRequire(path.join(repo, "packages/client/package.json")).resolve("tsup");
+  return (await import(createRequire(tsup).resolve("esbuild"))) as EsbuildApi;
 }
 
 /** Runs a consumer with node; asynchronously, since the server it calls lives in this process. */
@@ -80,6 +96,7 @@ beforeAll(async () => {
   write("src/app.mts", ESM_CONSUMER);
   write("src/main.cts", CJS_CONSUMER);
   write("src/web.mts", WEB_CONSUMER);
+  write("browser/page.js", BROWSER_PAGE);
   write("tsconfig.json", JSON.stringify({ compilerOptions, include: ["src"] }));
   compiled = typecheck("tsconfig.json");
   t = await startTestServer();
@@ -191,6 +208,27 @@ const client = createClient({ url: "https://api.example.com", auth: { mode: "coo
 export const engine = new SyncEngine({ client, store: new MemorySyncStore() });
 `;
 
+// The same package in a web page (plain JS, bundled by the app's bundler): bearer mode, the token in memory.
+const BROWSER_PAGE = `
+import { createClient } from "@prompt-booster/client";
+
+globalThis.runApp = async (url) => {
+  let token = null;
+  const tokens = { get: () => token, set: (next) => { token = next; }, clear: () => { token = null; } };
+  const client = createClient({ url, auth: { mode: "bearer", tokens } });
+  const suffix = crypto.randomUUID().slice(0, 8);
+  const signedUp = await client.auth.register.mutate({
+    email: "web-" + suffix + "@example.com",
+    username: "web_" + suffix,
+    password: "correct horse " + suffix,
+  });
+  const tokenKept = token === signedUp.token;
+  const created = await client.templates.create.mutate({ name: "From the browser", content: "Hi" });
+  await client.auth.logout.mutate();
+  return { template: created.name, tokenKept, clearedAfterLogout: token === null };
+};
+`;
+
 describe("the packed client package", () => {
   it("installs with npm and type-checks under strict beside the app's own @prompt-booster/api", () => {
     const manifest = JSON.parse(
@@ -236,10 +274,7 @@ await client.templates.create.mutate({ nmae: "Greeting", content: "Say hello" })
   });
 
   it("bundles for a browser with nothing of Node in it", async () => {
-    const esbuildPath = createRequire(
-      createRequire(path.join(repo, "packages/client/package.json")).resolve("tsup"),
-    ).resolve("esbuild");
-    const { build } = (await import(esbuildPath)) as EsbuildApi;
+    const { build } = await loadEsbuild();
     const result = await build({
       entryPoints: [path.join(scratch, "out/web.mjs")],
       absWorkingDir: scratch,
@@ -256,6 +291,45 @@ await client.templates.create.mutate({ nmae: "Greeting", content: "Say hello" })
     expect(inputs.filter((input) => /^node:|electron|schemas/.test(input))).toEqual([]);
     expect(inputs.filter((input) => input.includes("node_modules/zod/"))).toEqual([]);
   });
+
+  it.skipIf(!hasChromium)(
+    "runs in Chromium from the app's browser bundle, on another origin than the API",
+    async () => {
+      const { build } = await loadEsbuild();
+      const bundle = await build({
+        entryPoints: [path.join(scratch, "browser/page.js")],
+        absWorkingDir: scratch,
+        bundle: true,
+        format: "iife",
+        platform: "browser",
+        write: false,
+        logLevel: "silent",
+      });
+      const pageServer = http.createServer((request, response) => {
+        const script = request.url === "/app.js";
+        response.writeHead(200, { "content-type": script ? "text/javascript" : "text/html" });
+        response.end(script ? bundle.outputFiles[0]!.text : '<!doctype html><script src="/app.js"></script>');
+      });
+      await new Promise<void>((resolve) => pageServer.listen(0, "127.0.0.1", resolve));
+      const { chromium } = await import("playwright-core");
+      const browser = await chromium.launch({
+        executablePath: chromiumPath,
+        args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+      });
+      try {
+        const page = await browser.newPage();
+        await page.goto(`http://127.0.0.1:${(pageServer.address() as AddressInfo).port}/`);
+        const outcome = await page.evaluate(
+          (apiUrl) => (globalThis as unknown as { runApp(url: string): Promise<unknown> }).runApp(apiUrl),
+          t.url,
+        );
+        expect(outcome).toEqual({ template: "From the browser", tokenKept: true, clearedAfterLogout: true });
+      } finally {
+        await browser.close();
+        pageServer.close();
+      }
+    },
+  );
 
   it("runs against a live server through require (CommonJS)", async () => {
     expect(await runNode("out/main.cjs")).toEqual({
