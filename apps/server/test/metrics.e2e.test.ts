@@ -146,10 +146,12 @@ describe("with METRICS_PORT", () => {
       body: JSON.stringify({ json: { name: "" } }),
     });
     expect(badInput.status).toBe(400);
-    // One HTTP request carrying two calls (the batching link sends them together).
-    await Promise.all([api.settings.get.query(), api.auth.me.query()]);
+    // One HTTP request carrying 21 calls (the batching link sends them together), named in a path longer
+    // than the request log keeps.
+    await Promise.all([...Array.from({ length: 20 }, () => api.settings.get.query()), api.auth.me.query()]);
     expect((await fetch(`${t.url}/no/such/path`)).status).toBe(404);
     expect((await fetch(`${t.url}/trpc/invented.byClient`)).status).toBe(404);
+    expect((await fetch(`${t.url}/trpc/%E0%A4%A`)).status).toBe(400);
 
     const after = await scrape(metricsUrl);
     const count = "prompt_booster_http_request_duration_seconds_count";
@@ -162,6 +164,7 @@ describe("with METRICS_PORT", () => {
     expect(moved({ route: "/trpc/:path", procedure: "batch", status: "200" })).toBe(1);
     expect(moved({ route: "unmatched", status: "404" })).toBe(1);
     expect(moved({ route: "/trpc/:path", procedure: "unknown", status: "404" })).toBe(1);
+    expect(moved({ status: "400", procedure: "" })).toBe(1);
 
     // Latencies: the buckets hold every request, and the time taken adds up.
     const listed = { route: "/trpc/:path", procedure: "templates.list" };
@@ -176,7 +179,7 @@ describe("with METRICS_PORT", () => {
     const calls = (labels: Record<string, string>) =>
       total(after, "prompt_booster_procedure_calls_total", labels) -
       total(before, "prompt_booster_procedure_calls_total", labels);
-    expect(calls({ procedure: "settings.get", status: "200" })).toBe(1);
+    expect(calls({ procedure: "settings.get", status: "200" })).toBe(20);
     expect(calls({ procedure: "auth.me", status: "200" })).toBe(1);
     expect(calls({ procedure: "templates.list" })).toBe(2);
     expect(after.some((s) => Object.values(s.labels).some((value) => value.includes("invented")))).toBe(false);

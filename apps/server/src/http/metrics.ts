@@ -1,16 +1,16 @@
 // Prometheus metrics (prom-client), served by a listener of their own (METRICS_PORT) so that the API's
 // clients never see them. Each server has its own Registry: tests run several servers in one process, and
 // the library's global registry would refuse a second metric of the same name.
-import http from "node:http";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 import { appRouter } from "@prompt-booster/api";
 import type { Database } from "@prompt-booster/db";
 
 import type { EventStreams } from "./event-streams.ts";
-import { procedureOf } from "./request-log.ts";
+import { procedureNames } from "./request-log.ts";
 
 const PREFIX = "prompt_booster_";
 
@@ -94,20 +94,21 @@ export function createMetrics({ db, eventStreams }: MetricsSources) {
     countPushResults(results: readonly { status: string }[]) {
       for (const { status } of results) pushedMutations.inc({ status });
     },
-    observeRequest(request: FastifyRequest, reply: FastifyReply) {
-      const status = String(reply.statusCode);
-      const named = procedureOf(request)?.split(",") ?? [];
+    /** `routed`: the request as Fastify routed it; absent when the router refused it (a malformed path). */
+    observeRequest(answer: { method: string; status: number; seconds: number; routed: FastifyRequest | undefined }) {
+      const status = String(answer.status);
+      const named = (answer.routed && procedureNames(answer.routed)) ?? [];
       const procedures = named.filter((name) => knownProcedures.has(name));
       for (const procedure of procedures) procedureCalls.inc({ procedure, status });
       requestDuration.observe(
         {
-          method: request.method,
+          method: answer.method,
           // Unmatched paths share one label whatever they are.
-          route: request.routeOptions.url ?? "unmatched",
+          route: answer.routed?.routeOptions.url ?? "unmatched",
           procedure: procedureLabel(named, procedures),
           status,
         },
-        reply.elapsedTime / 1_000,
+        answer.seconds,
       );
     },
   };
@@ -122,12 +123,25 @@ function procedureLabel(named: string[], known: string[]): string {
 }
 
 /**
- * Counts every request once its answer is over. On the response's "close", not in `onResponse`: that hook
- * never runs for an event stream the client closed, which is how every stream ends.
+ * Counts every request once its answer is over, on the response's "close": Fastify's `onResponse` never runs
+ * for an event stream the client closed (how every stream ends), nor does any hook for a path its router
+ * refuses, so requests are taken from the HTTP server itself, with what routing made of them when it did.
  */
 export function recordRequests(app: FastifyInstance, metrics: Metrics): void {
+  const routed = new WeakMap<ServerResponse, FastifyRequest>();
   app.addHook("onRequest", async (request, reply) => {
-    reply.raw.once("close", () => metrics.observeRequest(request, reply));
+    routed.set(reply.raw, request);
+  });
+  app.server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    const started = performance.now();
+    response.once("close", () =>
+      metrics.observeRequest({
+        method: request.method ?? "",
+        status: response.statusCode,
+        seconds: (performance.now() - started) / 1_000,
+        routed: routed.get(response),
+      }),
+    );
   });
 }
 

@@ -22,8 +22,21 @@ export class RequestLog extends LogController {
 
 /** The procedure a REST route serves (its route config), or those a tRPC URL names ("a.b,c.d"). */
 export function procedureOf(request: FastifyRequest): string | undefined {
+  return procedureNames(request)?.join(",").slice(0, 200);
+}
+
+/**
+ * The same, one name per call, none cut off (metrics count each call of a batch). Undefined when the request
+ * names none, or names them in a path that does not decode (it was refused as a bad URL).
+ */
+export function procedureNames(request: FastifyRequest): string[] | undefined {
   const config = request.routeOptions.config as { procedure?: string } | undefined;
-  if (config?.procedure) return config.procedure;
+  if (config?.procedure) return [config.procedure];
   const match = /^\/trpc\/([^?]+)/.exec(request.url);
-  return match ? decodeURIComponent(match[1]!).slice(0, 200) : undefined;
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1]!).split(",");
+  } catch {
+    return undefined;
+  }
 }
