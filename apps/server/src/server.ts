@@ -14,8 +14,16 @@ import { createEventStreams } from "./http/event-streams.ts";
 import { trackInFlight } from "./http/drain.ts";
 import { registerHealthRoutes } from "./http/health.ts";
 import { openApiDocument } from "./http/openapi.ts";
-import { answerClientError, MAX_PATH_LENGTH, rememberRequestPaths, sendError, sendNotFound } from "./http/errors.ts";
-import { asTrpcError, registerRestRoutes } from "./http/rest.ts";
+import {
+  answerClientError,
+  handleError,
+  logUnexpected,
+  MAX_PATH_LENGTH,
+  rememberRequestPaths,
+  sendError,
+  sendNotFound,
+} from "./http/errors.ts";
+import { registerRestRoutes } from "./http/rest.ts";
 import { createMetrics, listenForScrapes, recordRequests, type MetricsListener } from "./http/metrics.ts";
 import { RequestLog } from "./http/request-log.ts";
 import { guardRawTrpcInput } from "./http/trpc-raw-input.ts";
@@ -83,7 +91,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     // Errors of the router itself (a path segment over maxParamLength, a malformed URL), in the path's shape.
-    frameworkErrors: (error, request, reply) => sendError(request, reply, asTrpcError(error)),
+    frameworkErrors: (error, request, reply) => sendError(request, reply, error),
     clientErrorHandler: answerClientError,
   });
   const eventStreams = createEventStreams();
@@ -99,11 +107,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   rememberRequestPaths(app);
   app.setNotFoundHandler(sendNotFound);
   // Errors Fastify finds before a handler runs (a body over the limit, an unreadable one), in the path's shape.
-  app.setErrorHandler((error, request, reply) => {
-    const trpcError = asTrpcError(error);
-    if (trpcError.code === "INTERNAL_SERVER_ERROR") request.log.error({ err: error }, "request failed");
-    return sendError(request, reply, trpcError);
-  });
+  app.setErrorHandler(handleError);
 
   registerHealthRoutes(app, db);
 
@@ -143,11 +147,8 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
       router: appRouter,
       createContext,
       maxBatchSize: config.trpcMaxBatchSize,
-      onError({ error, path, ctx }) {
-        // Expected failures (bad input, auth, conflicts) are answers, not incidents: log only the unexpected.
-        if (error.code === "INTERNAL_SERVER_ERROR") {
-          app.log.error({ err: error.cause ?? error, path, requestId: ctx?.request.requestId }, "procedure failed");
-        }
+      onError({ error, path, req }) {
+        logUnexpected(req.log, error, path);
       },
     } satisfies FastifyTRPCPluginOptions<AppRouter>["trpcOptions"],
   });
@@ -155,13 +156,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   // The REST paths of the original design, served by the same procedures (their `meta.openapi`).
   const document = openApiDocument();
   app.get("/api/openapi.json", async () => document);
-  await registerRestRoutes(app, {
-    basePath: "/api",
-    createContext,
-    onInternalError(error, request, procedure) {
-      request.log.error({ err: error.cause ?? error, path: procedure }, "procedure failed");
-    },
-  });
+  await registerRestRoutes(app, { basePath: "/api", createContext });
 
   let closing: Promise<void> | undefined;
   let metricsListener: MetricsListener | undefined;

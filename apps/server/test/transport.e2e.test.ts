@@ -165,6 +165,11 @@ describe("methods, HEAD and trailing slashes", () => {
     expect((await send("/api/nothing-here", { method: "HEAD" })).status).toBe(404);
   });
 
+  it("answers an empty path segment with 404, as an unknown path", async () => {
+    const answer = await send("/api/prompts//versions", { method: "POST", headers: bearer(alice.token) });
+    expectRestError(answer, 404, "NOT_FOUND");
+  });
+
   it("treats a trailing slash the same on every path", async () => {
     expect((await send("/health/")).status).toBe(200);
     expect((await send("/api/settings/", { headers: bearer(alice.token) })).status).toBe(200);

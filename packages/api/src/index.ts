@@ -1,7 +1,8 @@
 export { appRouter, createCaller } from "./root.ts";
 export type { AppRouter, RouterInputs, RouterOutputs } from "./root.ts";
 export type { ApiConfig, ApiContext, RequestInfo } from "./context.ts";
-export { AppError } from "./lib/errors.ts";
+export { APP_ERROR_CODES, AppError } from "./lib/errors.ts";
+export { toTRPCError } from "./trpc.ts";
 export type { AppErrorCode } from "./lib/errors.ts";
 export { systemClock } from "./lib/clock.ts";
 export type { Clock } from "./lib/clock.ts";
@@ -20,5 +21,5 @@ export { pruneTombstones } from "./sync/prune.ts";
 export type { PruneResult } from "./sync/prune.ts";
 export type { AuthRateLimitedAction, AuthRateLimits, AuthState, SessionTransport } from "./context.ts";
 export { resolveSession } from "./auth/session.ts";
-export { isDatabaseUnavailable, rethrowIfUnavailable } from "./lib/db-errors.ts";
+export { databaseUnavailable, isDatabaseUnavailable } from "./lib/db-errors.ts";
 export { asZodError, findInputProblem } from "./lib/input-guard.ts";

@@ -1,11 +1,12 @@
 import { initTRPC, TRPCError } from "@trpc/server";
+import { TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
 import type { OpenApiMeta } from "trpc-to-openapi";
 import superjson from "superjson";
 import { z } from "zod";
 
 import type { ApiContext } from "./context.ts";
 import { databaseUnavailable, isDatabaseUnavailable } from "./lib/db-errors.ts";
-import { AppError, signInRequired } from "./lib/errors.ts";
+import { APP_ERROR_CODES, AppError, signInRequired } from "./lib/errors.ts";
 import { asZodError, findInputProblem, UNSAFE_KEYS } from "./lib/input-guard.ts";
 import { serviceDeps } from "./lib/service.ts";
 
@@ -19,13 +20,18 @@ const t = initTRPC
     sse: { ping: { enabled: true, intervalMs: 10_000 }, client: { reconnectAfterInactivityMs: 25_000 } },
     errorFormatter({ shape, error }) {
       const zodError = error.cause instanceof z.ZodError ? error.cause : null;
-      const internal = shape.data.httpStatus >= 500 && !(error instanceof AppError);
+      // Services throw AppError; tRPC wraps whatever it catches, so the AppError is the cause. Its code is
+      // what the client gets, however it travelled (a subscription's error skips the middleware below).
+      const appError = error.cause instanceof AppError ? error.cause : null;
+      const code = appError ? APP_ERROR_CODES[appError.code].trpc : shape.data.code;
+      const httpStatus = appError ? appError.status : shape.data.httpStatus;
+      const internal = httpStatus >= 500 && !appError;
       // A body the transport could not decode (broken JSON, a hostile superjson envelope): the parser's
       // own message ("Unexpected token…", "Maximum call stack…") says nothing useful and tells internals.
-      const unreadable =
-        !zodError && !(error instanceof AppError) && error.code === "BAD_REQUEST" && error.cause instanceof Error;
+      const unreadable = !zodError && !appError && code === "BAD_REQUEST" && error.cause instanceof Error;
       return {
         ...shape,
+        code: TRPC_ERROR_CODES_BY_KEY[code],
         // Never show the internals of an unexpected failure: no SQL, no stack, no driver message.
         message: zodError
           ? summariseIssues(zodError)
@@ -33,18 +39,23 @@ const t = initTRPC
             ? "Internal server error"
             : unreadable
               ? "The request could not be read: send JSON in tRPC's superjson envelope"
-              : shape.message,
+              : (appError?.message ?? shape.message),
         data: {
-          code: shape.data.code,
-          httpStatus: shape.data.httpStatus,
+          code,
+          httpStatus,
           path: shape.data.path,
           // Per-field messages for bad input, keyed by the dotted path of the field.
           fieldErrors: zodError ? fieldErrors(zodError) : undefined,
-          details: error instanceof AppError ? error.details : undefined,
+          details: appError?.details,
         },
       };
     },
   });
+
+/** An AppError as tRPC throws it: the table's code, the AppError kept as the cause (details, status). */
+export function toTRPCError(error: AppError): TRPCError {
+  return new TRPCError({ code: APP_ERROR_CODES[error.code].trpc, message: error.message, cause: error });
+}
 
 /** "email: Invalid email address; password: Too small" — names every bad field. */
 function summariseIssues(error: z.ZodError): string {
@@ -66,8 +77,16 @@ function fieldErrors(error: z.ZodError): Record<string, string[]> {
 }
 
 export const router = t.router;
+// An AppError thrown anywhere below (a service, the auth gate) leaves as the TRPCError of its code, so
+// tRPC answers with the code's HTTP status.
+const domainErrors = t.procedure.use(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof AppError) throw toTRPCError(result.error.cause);
+  return result;
+});
+
 // Every input, on every transport, obeys the rules of lib/input-guard.ts before any schema or service sees it.
-const guarded = t.procedure.use(async ({ getRawInput, next }) => {
+const guarded = domainErrors.use(async ({ getRawInput, next }) => {
   const problem = findInputProblem(await getRawInput());
   if (problem) throw new TRPCError({ code: "BAD_REQUEST", cause: asZodError(problem) });
   return next();

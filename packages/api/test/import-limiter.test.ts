@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { createImportLimiter } from "../src/import/limiter.ts";
-import { expectError } from "./support/errors.ts";
+import { expectAppError } from "./support/errors.ts";
 
 /** A task the test finishes by hand, recording when it starts. */
 function gate(name: string, started: string[]) {
@@ -16,7 +16,7 @@ describe("createImportLimiter", () => {
     const started: string[] = [];
     const tasks = ["a", "b", "c", "d"].map((name) => gate(name, started));
     const results = tasks.map((task) => limiter.run(task.work));
-    await expectError(
+    await expectAppError(
       limiter.run(async () => "e"),
       "TOO_MANY_REQUESTS",
     );

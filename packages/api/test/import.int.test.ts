@@ -9,7 +9,7 @@ import { importedId, uuidV5 } from "../src/import/items.ts";
 import { createImportLimiter } from "../src/import/limiter.ts";
 import type { ImportOutput } from "../src/import/schemas.ts";
 import { manualClock, userCaller } from "./support/context.ts";
-import { expectError } from "./support/errors.ts";
+import { expectAppError } from "./support/errors.ts";
 import { generatedHistory } from "./support/import-payload.ts";
 
 // Copies of shared/client-shapes: what the app keeps in localStorage today.
@@ -172,7 +172,7 @@ describe("import.localData", () => {
       it(what, async () => {
         const { caller, user } = await userCaller(t.db);
         const before = await stateOf(user.id);
-        await expectError(caller.import.localData(input() as never), "BAD_REQUEST", field);
+        await expectAppError(caller.import.localData(input() as never), "BAD_REQUEST", field);
         expect(await stateOf(user.id)).toEqual(before);
       });
     }
@@ -268,7 +268,7 @@ describe("import.localData, several at once", () => {
     const running = importLimiter.run(() => new Promise<void>((resolve) => (finish = resolve)));
     const queued = importLimiter.run(async () => "queued ran");
 
-    const refused = await expectError(caller.import.localData({ history }), "TOO_MANY_REQUESTS");
+    const refused = await expectAppError(caller.import.localData({ history }), "TOO_MANY_REQUESTS");
     expect(refused.message).toMatch(/busy with other imports/);
     expect((await stateOf(user.id)).groups).toEqual([]);
 

@@ -5,7 +5,7 @@ import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
 import { PROMPT_MAX } from "../src/prompts/schemas.ts";
 import { createCaller } from "../src/root.ts";
 import { testContext, userCaller } from "./support/context.ts";
-import { expectError } from "./support/errors.ts";
+import { expectAppError } from "./support/errors.ts";
 
 let t: TestDb;
 beforeAll(async () => {
@@ -147,11 +147,11 @@ describe("prompt history", () => {
     const v2 = await caller.prompts.addVersion({ groupId: group.id, ...iteration });
     const deleted = await caller.prompts.delete({ id: group.id });
     expect(deleted).toMatchObject({ id: group.id, deleted: true });
-    await expectError(caller.prompts.get({ id: group.id }), "NOT_FOUND");
-    await expectError(caller.prompts.version({ id: v2.id }), "NOT_FOUND");
-    await expectError(caller.prompts.versions({ groupId: group.id }), "NOT_FOUND");
-    await expectError(caller.prompts.addVersion({ groupId: group.id, ...iteration }), "NOT_FOUND");
-    await expectError(caller.prompts.updateVersion({ id: v2.id, favorite: true }), "NOT_FOUND");
+    await expectAppError(caller.prompts.get({ id: group.id }), "NOT_FOUND");
+    await expectAppError(caller.prompts.version({ id: v2.id }), "NOT_FOUND");
+    await expectAppError(caller.prompts.versions({ groupId: group.id }), "NOT_FOUND");
+    await expectAppError(caller.prompts.addVersion({ groupId: group.id, ...iteration }), "NOT_FOUND");
+    await expectAppError(caller.prompts.updateVersion({ id: v2.id, favorite: true }), "NOT_FOUND");
     expect((await caller.prompts.list({})).items.map((g) => g.id)).not.toContain(group.id);
     const rows = await t.db.prisma.promptVersion.findMany({ where: { groupId: group.id } });
     expect(rows).toHaveLength(2);
@@ -167,8 +167,8 @@ describe("prompt history", () => {
     expect(first.id).toBe(id);
     expect(first.versions[0]!.id).toBe(versionId);
     expect(await caller.prompts.create(input)).toEqual(first);
-    await expectError(caller.prompts.create({ ...input, originalPrompt: "Different" }), "CONFLICT");
-    await expectError(
+    await expectAppError(caller.prompts.create({ ...input, originalPrompt: "Different" }), "CONFLICT");
+    await expectAppError(
       caller.prompts.create({ ...input, firstVersion: { ...input.firstVersion, modelId: "m2" } }),
       "CONFLICT",
     );
@@ -177,14 +177,14 @@ describe("prompt history", () => {
     const addId = randomUUID();
     const v2 = await caller.prompts.addVersion({ groupId: id, id: addId, ...iteration });
     expect(await caller.prompts.addVersion({ groupId: id, id: addId, ...iteration })).toEqual(v2);
-    await expectError(
+    await expectAppError(
       caller.prompts.addVersion({ groupId: id, id: addId, ...iteration, optimizedPrompt: "other" }),
       "CONFLICT",
     );
     expect((await caller.prompts.get({ id })).currentVersionNumber).toBe(2);
 
     const other = await userCaller(t.db);
-    await expectError(other.caller.prompts.create(input), "CONFLICT");
+    await expectAppError(other.caller.prompts.create(input), "CONFLICT");
   });
 
   it("keeps another user's history NOT_FOUND for every procedure", async () => {
@@ -192,12 +192,12 @@ describe("prompt history", () => {
     const other = await userCaller(t.db);
     const group = await owner.caller.prompts.create(create("Private"));
     const version = group.versions[0]!;
-    await expectError(other.caller.prompts.get({ id: group.id }), "NOT_FOUND");
-    await expectError(other.caller.prompts.versions({ groupId: group.id }), "NOT_FOUND");
-    await expectError(other.caller.prompts.addVersion({ groupId: group.id, ...iteration }), "NOT_FOUND");
-    await expectError(other.caller.prompts.version({ id: version.id }), "NOT_FOUND");
-    await expectError(other.caller.prompts.updateVersion({ id: version.id, favorite: true }), "NOT_FOUND");
-    await expectError(other.caller.prompts.delete({ id: group.id }), "NOT_FOUND");
+    await expectAppError(other.caller.prompts.get({ id: group.id }), "NOT_FOUND");
+    await expectAppError(other.caller.prompts.versions({ groupId: group.id }), "NOT_FOUND");
+    await expectAppError(other.caller.prompts.addVersion({ groupId: group.id, ...iteration }), "NOT_FOUND");
+    await expectAppError(other.caller.prompts.version({ id: version.id }), "NOT_FOUND");
+    await expectAppError(other.caller.prompts.updateVersion({ id: version.id, favorite: true }), "NOT_FOUND");
+    await expectAppError(other.caller.prompts.delete({ id: group.id }), "NOT_FOUND");
     expect((await other.caller.prompts.list({})).items).toHaveLength(0);
     expect((await owner.caller.prompts.get({ id: group.id })).versions[0]).toEqual(version);
   });
@@ -205,14 +205,14 @@ describe("prompt history", () => {
   it("is UNAUTHORIZED without a session, for every procedure", async () => {
     const anonymous = createCaller(testContext(t.db));
     const id = randomUUID();
-    await expectError(anonymous.prompts.list({}), "UNAUTHORIZED");
-    await expectError(anonymous.prompts.create(create()), "UNAUTHORIZED");
-    await expectError(anonymous.prompts.get({ id }), "UNAUTHORIZED");
-    await expectError(anonymous.prompts.delete({ id }), "UNAUTHORIZED");
-    await expectError(anonymous.prompts.versions({ groupId: id }), "UNAUTHORIZED");
-    await expectError(anonymous.prompts.addVersion({ groupId: id, ...iteration }), "UNAUTHORIZED");
-    await expectError(anonymous.prompts.version({ id }), "UNAUTHORIZED");
-    await expectError(anonymous.prompts.updateVersion({ id, favorite: true }), "UNAUTHORIZED");
+    await expectAppError(anonymous.prompts.list({}), "UNAUTHORIZED");
+    await expectAppError(anonymous.prompts.create(create()), "UNAUTHORIZED");
+    await expectAppError(anonymous.prompts.get({ id }), "UNAUTHORIZED");
+    await expectAppError(anonymous.prompts.delete({ id }), "UNAUTHORIZED");
+    await expectAppError(anonymous.prompts.versions({ groupId: id }), "UNAUTHORIZED");
+    await expectAppError(anonymous.prompts.addVersion({ groupId: id, ...iteration }), "UNAUTHORIZED");
+    await expectAppError(anonymous.prompts.version({ id }), "UNAUTHORIZED");
+    await expectAppError(anonymous.prompts.updateVersion({ id, favorite: true }), "UNAUTHORIZED");
   });
 
   describe("bad input", () => {
@@ -269,7 +269,7 @@ describe("prompt history", () => {
       ["list", "cursor", { cursor: "e30" }],
     ] as const)("%s: a bad %s is BAD_REQUEST naming it", async (procedure, field, input) => {
       const { caller } = await userCaller(t.db);
-      await expectError(
+      await expectAppError(
         (caller.prompts[procedure] as (input: unknown) => Promise<unknown>)(input),
         "BAD_REQUEST",
         field,

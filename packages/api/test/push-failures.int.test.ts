@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
 
 import { userCaller } from "./support/context.ts";
-import { expectError } from "./support/errors.ts";
+import { expectAppError } from "./support/errors.ts";
 
 let t: TestDb;
 beforeAll(async () => {
@@ -33,7 +33,7 @@ describe("sync.push with a failing mutation", () => {
   it("refuses a batch holding NUL as a whole, naming the mutation's field, before writing any of it", async () => {
     const { caller, user } = await userCaller(t.db);
     const valid = create("valid");
-    await expectError(caller.sync.push({ mutations: [valid, create("bad\u0000")] }), "BAD_REQUEST", "mutations.1");
+    await expectAppError(caller.sync.push({ mutations: [valid, create("bad\u0000")] }), "BAD_REQUEST", "mutations.1");
     expect(await t.db.prisma.template.count({ where: { userId: user.id } })).toBe(0);
   });
 

@@ -3,7 +3,7 @@ import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
 
 import { createCaller } from "../src/root.ts";
 import { testContext, userCaller } from "./support/context.ts";
-import { expectError } from "./support/errors.ts";
+import { expectAppError } from "./support/errors.ts";
 
 let t: TestDb;
 beforeAll(async () => {
@@ -39,10 +39,8 @@ describe("settings", () => {
     const { caller } = await userCaller(t.db);
     const first = await caller.settings.get();
     const second = await caller.settings.update({ theme: "system", baseRev: first.rev });
-    const error = await expectError(caller.settings.update({ theme: "dark", baseRev: first.rev }), "CONFLICT");
-    expect(
-      (error as unknown as { details: { current: { rev: number; theme: string } } }).details.current,
-    ).toMatchObject({
+    const error = await expectAppError(caller.settings.update({ theme: "dark", baseRev: first.rev }), "CONFLICT");
+    expect(error.details?.current).toMatchObject({
       rev: second.rev,
       theme: "system",
     });
@@ -52,13 +50,13 @@ describe("settings", () => {
   it("refuses a provider apiKey, saying why and where", async () => {
     const { caller } = await userCaller(t.db);
     const settingsData = { "model-settings": { state: { configs: { openai: { apiKey: "sk-live-123" } } } } };
-    const error = await expectError(
+    const error = await expectAppError(
       caller.settings.update({ settingsData }),
       "BAD_REQUEST",
       "settingsData.model-settings.state.configs.openai.apiKey",
     );
     expect(error.message).toMatch(/plain text/);
-    await expectError(
+    await expectAppError(
       caller.settings.update({ settingsData: { list: [{ api_key: "k" }] } }),
       "BAD_REQUEST",
       "settingsData.list.0.api_key",
@@ -84,17 +82,17 @@ describe("settings", () => {
     const { caller } = await userCaller(t.db);
     const call = caller.settings.update(input as never);
     if (field === "unknownField") {
-      const error = await expectError(call, "BAD_REQUEST");
+      const error = await expectAppError(call, "BAD_REQUEST");
       expect(error.message).toContain("unknownField");
     } else {
-      await expectError(call, "BAD_REQUEST", field);
+      await expectAppError(call, "BAD_REQUEST", field);
     }
   });
 
   it("is UNAUTHORIZED without a session", async () => {
     const anonymous = createCaller(testContext(t.db));
-    await expectError(anonymous.settings.get(), "UNAUTHORIZED");
-    await expectError(anonymous.settings.update({ theme: "dark" }), "UNAUTHORIZED");
+    await expectAppError(anonymous.settings.get(), "UNAUTHORIZED");
+    await expectAppError(anonymous.settings.update({ theme: "dark" }), "UNAUTHORIZED");
   });
 
   it("gives each user their own settings", async () => {

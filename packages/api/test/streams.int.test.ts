@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
 
 import { resolveSession } from "../src/auth/session.ts";
+import { AppError } from "../src/lib/errors.ts";
 import { createLocalChangeEvents, type LocalFanOut } from "../src/lib/events.ts";
 import { createCaller } from "../src/root.ts";
 import { testContext } from "./support/context.ts";
@@ -44,7 +45,8 @@ async function openStream(on: Device) {
   const stream = await createCaller(on.ctx, { signal: abort.signal }).sync.subscribe();
   const revisions: number[] = [];
   let heard: () => void = () => {};
-  const ended = (async (): Promise<"done" | TRPCError> => {
+  // A caller hands the stream's own error through: the AppError its generator threw.
+  const ended = (async (): Promise<"done" | TRPCError | AppError> => {
     try {
       for await (const envelope of stream) {
         // tracked() events are [id, data, symbol] tuples.
@@ -53,7 +55,7 @@ async function openStream(on: Device) {
       }
       return "done";
     } catch (error) {
-      if (error instanceof TRPCError) return error;
+      if (error instanceof TRPCError || error instanceof AppError) return error;
       throw error;
     }
   })();
@@ -162,7 +164,7 @@ describe("streams per user", () => {
 
     const error = await oldest.ended;
     expect(error).toMatchObject({ code: "TOO_MANY_REQUESTS" });
-    expect((error as TRPCError).message).toMatch(/at most 2/);
+    expect((error as AppError).message).toMatch(/at most 2/);
 
     const created = await write(alice.first.caller);
     await Promise.all([second.next(2), third.next(2)]);

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
 
-import { type AppError } from "../src/lib/errors.ts";
 import { createLocalChangeEvents } from "../src/lib/events.ts";
 import { pruneTombstones } from "../src/sync/prune.ts";
 import type { SyncChange } from "../src/sync/schemas.ts";
 import { revisionSignals } from "../src/sync/signals.ts";
 import { manualClock, userCaller } from "./support/context.ts";
-import { expectError } from "./support/errors.ts";
+import { expectAppError } from "./support/errors.ts";
 
 let t: TestDb;
 beforeAll(async () => {
@@ -159,9 +158,9 @@ describe("sync.pull", () => {
     const { syncHorizon } = await t.db.prisma.user.findUniqueOrThrow({ where: { id: user.id } });
     expect(syncHorizon).toBeGreaterThan(before.cursor);
 
-    const error = await expectError(caller.sync.pull({ since: before.cursor }), "CONFLICT");
+    const error = await expectAppError(caller.sync.pull({ since: before.cursor }), "CONFLICT");
     expect(error.message).toMatch(/reset required/i);
-    expect((error as AppError).details).toMatchObject({ resetRequired: true, horizon: syncHorizon });
+    expect(error.details).toMatchObject({ resetRequired: true, horizon: syncHorizon });
 
     // Starting over: a snapshot paged past the horizon (continued with `snapshot: true`) completes.
     const first = await caller.sync.pull({ limit: 2 });
@@ -178,14 +177,14 @@ describe("sync.pull", () => {
 
   it("answers a cursor from the future (a restored database) with reset required", async () => {
     const { caller } = await userCaller(t.db);
-    const error = await expectError(caller.sync.pull({ since: 99 }), "CONFLICT");
-    expect((error as AppError).details).toMatchObject({ resetRequired: true, revision: 0 });
+    const error = await expectAppError(caller.sync.pull({ since: 99 }), "CONFLICT");
+    expect(error.details).toMatchObject({ resetRequired: true, revision: 0 });
   });
 
   it("names a bad field", async () => {
     const { caller } = await userCaller(t.db);
-    await expectError(caller.sync.pull({ since: -1 }), "BAD_REQUEST", "since");
-    await expectError(caller.sync.pull({ limit: 5_000 }), "BAD_REQUEST", "limit");
+    await expectAppError(caller.sync.pull({ since: -1 }), "BAD_REQUEST", "since");
+    await expectAppError(caller.sync.pull({ limit: 5_000 }), "BAD_REQUEST", "limit");
   });
 });
 
@@ -281,7 +280,7 @@ describe("sync.push", () => {
 
   it("refuses a create without a client id, naming the field", async () => {
     const { caller } = await userCaller(t.db);
-    await expectError(
+    await expectAppError(
       caller.sync.push({
         mutations: [{ mutationId: "x", op: "template.create", input: { name: "n", content: "c" } as never }],
       }),

@@ -4,7 +4,7 @@ import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
 
 import { createCaller } from "../src/root.ts";
 import { testContext, userCaller } from "./support/context.ts";
-import { expectError } from "./support/errors.ts";
+import { expectAppError } from "./support/errors.ts";
 
 let t: TestDb;
 beforeAll(async () => {
@@ -33,23 +33,23 @@ describe("templates", () => {
 
     const deleted = await caller.templates.delete({ id: created.id });
     expect(deleted).toEqual({ id: created.id, deleted: true, rev: expect.any(Number) });
-    await expectError(caller.templates.get({ id: created.id }), "NOT_FOUND");
+    await expectAppError(caller.templates.get({ id: created.id }), "NOT_FOUND");
     const tombstone = await t.db.prisma.template.findUniqueOrThrow({ where: { id: created.id } });
     expect(tombstone.deletedAt).toBeInstanceOf(Date);
     expect(tombstone.rev).toBe(deleted.rev);
     expect((await caller.templates.list({})).items).toHaveLength(0);
-    await expectError(caller.templates.delete({ id: created.id }), "NOT_FOUND");
+    await expectAppError(caller.templates.delete({ id: created.id }), "NOT_FOUND");
   });
 
   it("answers a stale baseRev with CONFLICT carrying the current template", async () => {
     const { caller } = await userCaller(t.db);
     const created = await caller.templates.create(base);
     const changed = await caller.templates.update({ id: created.id, content: "v2", baseRev: created.rev });
-    const error = await expectError(
+    const error = await expectAppError(
       caller.templates.update({ id: created.id, content: "v3", baseRev: created.rev }),
       "CONFLICT",
     );
-    expect((error as unknown as { details: { current: unknown } }).details.current).toMatchObject({
+    expect(error.details?.current).toMatchObject({
       content: "v2",
       rev: changed.rev,
     });
@@ -63,9 +63,9 @@ describe("templates", () => {
     const again = await caller.templates.create({ ...input, metadata: { a: { c: [1, 2] }, b: 1 } });
     expect(again).toEqual(first);
     expect(await t.db.prisma.template.count({ where: { userId: user.id } })).toBe(1);
-    await expectError(caller.templates.create({ ...input, content: "other" }), "CONFLICT");
+    await expectAppError(caller.templates.create({ ...input, content: "other" }), "CONFLICT");
     const other = await userCaller(t.db);
-    await expectError(other.caller.templates.create(input), "CONFLICT");
+    await expectAppError(other.caller.templates.create(input), "CONFLICT");
   });
 
   it("lets others read public templates but never change them; private ones do not exist for them", async () => {
@@ -75,12 +75,12 @@ describe("templates", () => {
     const secret = await owner.caller.templates.create({ ...base, name: "Secret" });
 
     expect(await other.caller.templates.get({ id: shared.id })).toMatchObject({ name: "Shared", isOwner: false });
-    await expectError(other.caller.templates.update({ id: shared.id, name: "Mine now" }), "FORBIDDEN");
-    await expectError(other.caller.templates.delete({ id: shared.id }), "FORBIDDEN");
+    await expectAppError(other.caller.templates.update({ id: shared.id, name: "Mine now" }), "FORBIDDEN");
+    await expectAppError(other.caller.templates.delete({ id: shared.id }), "FORBIDDEN");
 
-    await expectError(other.caller.templates.get({ id: secret.id }), "NOT_FOUND");
-    await expectError(other.caller.templates.update({ id: secret.id, name: "x" }), "NOT_FOUND");
-    await expectError(other.caller.templates.delete({ id: secret.id }), "NOT_FOUND");
+    await expectAppError(other.caller.templates.get({ id: secret.id }), "NOT_FOUND");
+    await expectAppError(other.caller.templates.update({ id: secret.id, name: "x" }), "NOT_FOUND");
+    await expectAppError(other.caller.templates.delete({ id: secret.id }), "NOT_FOUND");
     expect((await owner.caller.templates.get({ id: secret.id })).name).toBe("Secret");
 
     const publicIds = (await other.caller.templates.list({ scope: "public", limit: 100 })).items.map((x) => x.id);
@@ -141,7 +141,7 @@ describe("templates", () => {
     expect((await me.caller.templates.list({ q: q.toUpperCase(), limit: 100 })).items).toHaveLength(7);
     expect((await me.caller.templates.list({ scope: "all", q, limit: 100 })).items).toHaveLength(8);
 
-    await expectError(me.caller.templates.list({ sort: "updated", cursor: firstTwo.nextCursor! }), "BAD_REQUEST");
+    await expectAppError(me.caller.templates.list({ sort: "updated", cursor: firstTwo.nextCursor! }), "BAD_REQUEST");
   });
 
   describe("bad input", () => {
@@ -178,7 +178,7 @@ describe("templates", () => {
       ["list", "tag", { tag: "one" }],
     ] as const)("%s: a bad %s is BAD_REQUEST naming it", async (procedure, field, input) => {
       const { caller } = await userCaller(t.db);
-      await expectError(
+      await expectAppError(
         (caller.templates[procedure] as (input: unknown) => Promise<unknown>)(input),
         "BAD_REQUEST",
         field,
@@ -189,10 +189,10 @@ describe("templates", () => {
   it("is UNAUTHORIZED without a session, for every procedure", async () => {
     const anonymous = createCaller(testContext(t.db));
     const id = randomUUID();
-    await expectError(anonymous.templates.list({}), "UNAUTHORIZED");
-    await expectError(anonymous.templates.get({ id }), "UNAUTHORIZED");
-    await expectError(anonymous.templates.create(base), "UNAUTHORIZED");
-    await expectError(anonymous.templates.update({ id, name: "x" }), "UNAUTHORIZED");
-    await expectError(anonymous.templates.delete({ id }), "UNAUTHORIZED");
+    await expectAppError(anonymous.templates.list({}), "UNAUTHORIZED");
+    await expectAppError(anonymous.templates.get({ id }), "UNAUTHORIZED");
+    await expectAppError(anonymous.templates.create(base), "UNAUTHORIZED");
+    await expectAppError(anonymous.templates.update({ id, name: "x" }), "UNAUTHORIZED");
+    await expectAppError(anonymous.templates.delete({ id }), "UNAUTHORIZED");
   });
 });

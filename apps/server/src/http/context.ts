@@ -3,7 +3,9 @@ import type { CreateFastifyContextOptions } from "@trpc/server/adapters/fastify"
 import {
   createImportLimiter,
   resolveSession,
-  rethrowIfUnavailable,
+  databaseUnavailable,
+  isDatabaseUnavailable,
+  toTRPCError,
   type ApiContext,
   type ChangeEvents,
   type Clock,
@@ -33,7 +35,10 @@ export function createContextFactory({ config, db, clock, events, rateLimiter, c
     const presented = readSessionToken(req, cookieName);
     // A database outage while resolving the session is a 503, like one inside a procedure.
     const resolved = presented
-      ? await resolveSession(db.prisma, presented.token, clock.now()).catch(rethrowIfUnavailable)
+      ? await resolveSession(db.prisma, presented.token, clock.now()).catch((error: unknown) => {
+          // Thrown outside any procedure, so as the TRPCError itself: tRPC answers with its status.
+          throw isDatabaseUnavailable(error) ? toTRPCError(databaseUnavailable()) : error;
+        })
       : null;
     return {
       db: db.prisma,

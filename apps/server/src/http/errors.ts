@@ -2,13 +2,20 @@
 // the router's not-found, the drain), is written here in the one shape its path promises: tRPC's own error
 // envelope under /trpc (so @trpc/client reports a typed error for a 413 as for a 409), and the REST body
 // `{ code, message, issues?, details? }` everywhere else.
-import type { TRPCError } from "@trpc/server";
+import { TRPCError } from "@trpc/server";
 import { getErrorShape } from "@trpc/server/unstable-core-do-not-import";
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
-import { AppError, appRouter, type ApiContext, type AppErrorCode } from "@prompt-booster/api";
+import {
+  APP_ERROR_CODES,
+  AppError,
+  appRouter,
+  toTRPCError,
+  type ApiContext,
+  type AppErrorCode,
+} from "@prompt-booster/api";
 
 /** The error body of every REST path: what clients of the original design read. */
 export interface RestError {
@@ -20,38 +27,40 @@ export interface RestError {
   details?: Record<string, unknown>;
 }
 
-/** The statuses the transport itself answers, and the tRPC code each is reported with. */
-const TRANSPORT_CODES: Record<number, AppErrorCode> = {
-  400: "BAD_REQUEST",
-  404: "NOT_FOUND",
-  405: "METHOD_NOT_SUPPORTED",
-  408: "TIMEOUT",
-  413: "PAYLOAD_TOO_LARGE",
-  // tRPC has no code of its own for 414 and 431: BAD_REQUEST, with the real status in `data.httpStatus`.
-  414: "BAD_REQUEST",
-  415: "UNSUPPORTED_MEDIA_TYPE",
-  429: "TOO_MANY_REQUESTS",
-  431: "BAD_REQUEST",
-  503: "SERVICE_UNAVAILABLE",
-};
-
-/** REST codes that say more than the tRPC code they share. */
-const REST_CODES: Record<number, string> = { 414: "URI_TOO_LONG", 431: "HEADERS_TOO_LARGE" };
-
-/**
- * An error the transport detected (not a procedure), with its HTTP status (414 and 431 have no tRPC code
- * of their own). An AppError: its message is written for the client and is shown as it is.
- */
-export class TransportError extends AppError {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(TRANSPORT_CODES[status] ?? "BAD_REQUEST", message);
-  }
+/** The AppError for a status the transport found (Fastify's limits, the router, Node's parser). */
+export function transportError(status: number, message: string): AppError {
+  const code = (Object.keys(APP_ERROR_CODES) as AppErrorCode[]).find((key) => APP_ERROR_CODES[key].status === status);
+  return new AppError(code ?? "BAD_REQUEST", message);
 }
 
-export const transportError = (status: number, message: string) => new TransportError(status, message);
+/**
+ * Anything thrown while answering, as the TRPCError it amounts to: an AppError by its code; Fastify's own
+ * errors (FST_ERR_CTP_BODY_TOO_LARGE…) by their status; anything else is an unexpected failure (500).
+ */
+export function asTrpcError(error: unknown): TRPCError {
+  if (error instanceof TRPCError) return error;
+  if (error instanceof AppError) return toTRPCError(error);
+  const status = (error as { statusCode?: unknown }).statusCode;
+  if (typeof status !== "number" || status >= 500)
+    return new TRPCError({ code: "INTERNAL_SERVER_ERROR", cause: error });
+  return toTRPCError(transportError(status, transportMessage(status, error)));
+}
+
+function transportMessage(status: number, error: unknown): string {
+  switch (status) {
+    case 413:
+      return "The request body is too large";
+    case 415:
+      return "Send the body as application/json";
+    case 408:
+      return "The request took too long to arrive";
+    case 414:
+      return "The request path is too long";
+    default:
+      // Fastify's messages for bad bodies are written for people ("Body is not valid JSON…").
+      return error instanceof Error ? error.message : "Bad request";
+  }
+}
 
 interface ErrorSource {
   /** The procedure's path, when one was called. */
@@ -61,14 +70,31 @@ interface ErrorSource {
   ctx?: ApiContext | undefined;
 }
 
+interface Logger {
+  error(obj: object, msg: string): void;
+}
+
+/** The one log line of an unexpected failure (bad input, auth and conflicts are answers, not incidents). */
+export function logUnexpected(log: Logger, error: TRPCError, procedure: string | undefined): void {
+  if (error.code === "INTERNAL_SERVER_ERROR") log.error({ err: error.cause ?? error, procedure }, "procedure failed");
+}
+
+/** Fastify's error handler, and the REST routes' own: logs the unexpected, answers in the path's shape. */
+export function handleError(thrown: unknown, request: FastifyRequest, reply: FastifyReply, source: ErrorSource = {}) {
+  const error = asTrpcError(thrown);
+  logUnexpected(request.log, error, source.path);
+  return sendError(request, reply, error, source);
+}
+
 /** Answers `error` in the shape of the request's path; returns the reply for Fastify handlers. */
-export function sendError(request: FastifyRequest, reply: FastifyReply, error: TRPCError, source: ErrorSource = {}) {
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown, source: ErrorSource = {}) {
   const { status, body } = errorAnswer(request.url, error, source);
   return reply.code(status).send(body);
 }
 
 /** The status and body that answer `error` on `url`. */
-function errorAnswer(url: string, error: TRPCError, source: ErrorSource = {}): { status: number; body: unknown } {
+function errorAnswer(url: string, thrown: unknown, source: ErrorSource = {}): { status: number; body: unknown } {
+  const error = asTrpcError(thrown);
   // Our error formatter (packages/api/src/trpc.ts) decides what a client may see: field errors, details,
   // and never the internals of an unexpected failure.
   const shape = getErrorShape({
@@ -79,12 +105,11 @@ function errorAnswer(url: string, error: TRPCError, source: ErrorSource = {}): {
     input: source.input,
     ctx: source.ctx,
   });
-  const status = error instanceof TransportError ? error.status : shape.data.httpStatus;
-  if (isTrpcUrl(url)) {
-    const serialize = appRouter._def._config.transformer.output.serialize;
-    return { status, body: { error: serialize({ ...shape, data: { ...shape.data, httpStatus: status } }) } };
-  }
-  return { status, body: toRestError(shape, REST_CODES[status]) };
+  // The formatter gives an AppError's own status (414 and 431 have no tRPC code of their own).
+  const status = shape.data.httpStatus;
+  if (isTrpcUrl(url)) return { status, body: { error: appRouter._def._config.transformer.output.serialize(shape) } };
+  const appError = error.cause instanceof AppError ? error.cause : null;
+  return { status, body: toRestError(shape, appError?.code) };
 }
 
 // Errors of the connection itself (a body that never finished arriving, oversized headers) are answered

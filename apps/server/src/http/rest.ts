@@ -2,13 +2,12 @@
 // routes of their own: Fastify parses, limits, logs and answers every request once, with its real path
 // and status; HEAD mirrors GET; a wrong method is a 405 naming the allowed ones; a POST whose input is
 // optional needs no body. (The OpenAPI document is still generated from the same meta: http/openapi.ts.)
-import { TRPCError } from "@trpc/server";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
 
 import { appRouter, createCaller, type ApiContext } from "@prompt-booster/api";
 
-import { sendError, sendNotFound, transportError } from "./errors.ts";
+import { handleError, sendError, sendNotFound, transportError } from "./errors.ts";
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -27,8 +26,6 @@ type CreateContext = (opts: { req: FastifyRequest; res: FastifyReply }) => Promi
 interface RestOptions {
   basePath: string;
   createContext: CreateContext;
-  /** Called with every unexpected (5xx) failure. */
-  onInternalError(error: TRPCError, request: FastifyRequest, procedure: string | undefined): void;
 }
 
 export async function registerRestRoutes(app: FastifyInstance, options: RestOptions): Promise<void> {
@@ -54,15 +51,16 @@ export async function registerRestRoutes(app: FastifyInstance, options: RestOpti
           url: procedure.path.replace(/\{(\w+)\}/g, ":$1"),
           config: { procedure: procedure.name },
           handler: async (request, reply) => {
+            // "/prompts//versions": the router matches an empty segment; no such path exists.
+            if (Object.values(request.params as Record<string, string>).includes("")) {
+              return sendNotFound(request, reply);
+            }
             const input = restInput(procedure, request);
             const ctx = await options.createContext({ req: request, res: reply });
             try {
               return await callProcedure(createCaller(ctx), procedure.name, input);
-            } catch (cause) {
-              const error =
-                cause instanceof TRPCError ? cause : new TRPCError({ code: "INTERNAL_SERVER_ERROR", cause });
-              if (error.code === "INTERNAL_SERVER_ERROR") options.onInternalError(error, request, procedure.name);
-              return sendError(request, reply, error, { path: procedure.name, type: procedure.type, input, ctx });
+            } catch (error) {
+              return handleError(error, request, reply, { path: procedure.name, type: procedure.type, input, ctx });
             }
           },
         });
@@ -70,11 +68,7 @@ export async function registerRestRoutes(app: FastifyInstance, options: RestOpti
 
       // Failures before a procedure runs: bad JSON, a body over the limit, an unknown media type, a context
       // that could not be built (the database is down).
-      api.setErrorHandler((error, request, reply) => {
-        const trpcError = asTrpcError(error);
-        if (trpcError.code === "INTERNAL_SERVER_ERROR") options.onInternalError(trpcError, request, undefined);
-        return sendError(request, reply, trpcError);
-      });
+      api.setErrorHandler((error, request, reply) => handleError(error, request, reply));
 
       api.setNotFoundHandler((request, reply) => {
         const path = request.url.split("?")[0]!;
@@ -166,29 +160,4 @@ function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {
 async function callProcedure(caller: ReturnType<typeof createCaller>, name: string, input: unknown): Promise<unknown> {
   const call = name.split(".").reduce<unknown>((node, segment) => (node as Record<string, unknown>)[segment], caller);
   return (call as (input: unknown) => Promise<unknown>)(input);
-}
-
-/** Fastify's own errors (FST_ERR_CTP_BODY_TOO_LARGE…) and ours, as the TRPCError they amount to. */
-export function asTrpcError(error: unknown): TRPCError {
-  if (error instanceof TRPCError) return error;
-  const status = (error as { statusCode?: unknown }).statusCode;
-  if (typeof status !== "number" || status >= 500)
-    return new TRPCError({ code: "INTERNAL_SERVER_ERROR", cause: error });
-  return transportError(status, transportMessage(status, error));
-}
-
-function transportMessage(status: number, error: unknown): string {
-  switch (status) {
-    case 413:
-      return "The request body is too large";
-    case 415:
-      return "Send the body as application/json";
-    case 408:
-      return "The request took too long to arrive";
-    case 414:
-      return "The request path is too long";
-    default:
-      // Fastify's messages for bad bodies are written for people ("Body is not valid JSON…").
-      return error instanceof Error ? error.message : "Bad request";
-  }
 }

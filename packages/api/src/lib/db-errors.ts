@@ -46,11 +46,6 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 export const databaseUnavailable = () =>
   new AppError("SERVICE_UNAVAILABLE", "The database is unavailable right now; retry in a moment");
 
-/** For `.catch()`: turns a database outage into a 503 AppError, and rethrows anything else untouched. */
-export function rethrowIfUnavailable(error: unknown): never {
-  throw isDatabaseUnavailable(error) ? databaseUnavailable() : error;
-}
-
 /** Prisma's unique-constraint violation (P2002), e.g. two writers racing for one (groupId, number). */
 export function isUniqueViolation(error: unknown): boolean {
   return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002";

@@ -1,35 +1,45 @@
-import { TRPCError } from "@trpc/server";
+// The one error type of the domain, independent of any transport, and the one table that says what each
+// of its codes is on the wire: tRPC's code (trpc.ts turns an AppError into a TRPCError) and the HTTP status
+// (the REST adapter and the server's own error answers, apps/server/src/http/errors.ts).
+import type { TRPC_ERROR_CODE_KEY } from "@trpc/server";
 
-/**
- * The error codes a service (or the HTTP transport) may throw; each maps to one tRPC code and HTTP status
- * (see trpc.ts). The last three come only from the transport: a wrong method, a body in another media type
- * or one that never finished arriving.
- */
-export type AppErrorCode =
-  | "BAD_REQUEST"
-  | "UNAUTHORIZED"
-  | "FORBIDDEN"
-  | "NOT_FOUND"
-  | "CONFLICT"
-  | "TOO_MANY_REQUESTS"
-  | "PAYLOAD_TOO_LARGE"
-  | "SERVICE_UNAVAILABLE"
-  | "METHOD_NOT_SUPPORTED"
-  | "UNSUPPORTED_MEDIA_TYPE"
-  | "TIMEOUT";
+export const APP_ERROR_CODES = {
+  BAD_REQUEST: { trpc: "BAD_REQUEST", status: 400 },
+  UNAUTHORIZED: { trpc: "UNAUTHORIZED", status: 401 },
+  FORBIDDEN: { trpc: "FORBIDDEN", status: 403 },
+  NOT_FOUND: { trpc: "NOT_FOUND", status: 404 },
+  CONFLICT: { trpc: "CONFLICT", status: 409 },
+  TOO_MANY_REQUESTS: { trpc: "TOO_MANY_REQUESTS", status: 429 },
+  PAYLOAD_TOO_LARGE: { trpc: "PAYLOAD_TOO_LARGE", status: 413 },
+  SERVICE_UNAVAILABLE: { trpc: "SERVICE_UNAVAILABLE", status: 503 },
+  // Only the HTTP transport finds these: a wrong method, a body in another media type or one that never
+  // finished arriving, a path or headers too long. tRPC has no code for the last two: BAD_REQUEST.
+  METHOD_NOT_SUPPORTED: { trpc: "METHOD_NOT_SUPPORTED", status: 405 },
+  UNSUPPORTED_MEDIA_TYPE: { trpc: "UNSUPPORTED_MEDIA_TYPE", status: 415 },
+  TIMEOUT: { trpc: "TIMEOUT", status: 408 },
+  URI_TOO_LONG: { trpc: "BAD_REQUEST", status: 414 },
+  HEADERS_TOO_LARGE: { trpc: "BAD_REQUEST", status: 431 },
+} as const satisfies Record<string, { trpc: TRPC_ERROR_CODE_KEY; status: number }>;
+
+export type AppErrorCode = keyof typeof APP_ERROR_CODES;
 
 /**
  * The one error type services throw. `message` is written for a person and is always safe to show;
  * `details` carries structured data the client needs (the current row of a CONFLICT, for example).
  */
-export class AppError extends TRPCError {
-  readonly details: Record<string, unknown> | undefined;
+export class AppError extends Error {
+  override readonly name = "AppError";
 
-  constructor(code: AppErrorCode, message: string, details?: Record<string, unknown>) {
-    super({ code, message });
-    // `name` stays "TRPCError": trpc-to-openapi recognises tRPC errors by name, and answers any other
-    // error with 500, so renaming it would turn every REST refusal (401, 404, 409…) into a 500.
-    this.details = details;
+  constructor(
+    readonly code: AppErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    return APP_ERROR_CODES[this.code].status;
   }
 }
 

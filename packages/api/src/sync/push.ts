@@ -5,8 +5,6 @@
 // create or delete whose row is already a tombstone was applied before; an update whose baseRev is stale
 // but whose fields already hold the wanted values was applied before. (Without a ledger of mutation ids:
 // a version update replayed after its prompt was deleted reports NOT_FOUND — the end state is the same.)
-import { TRPCError } from "@trpc/server";
-
 import { isDatabaseUnavailable } from "../lib/db-errors.ts";
 import { AppError } from "../lib/errors.ts";
 import { jsonEqual } from "../lib/json.ts";
@@ -37,7 +35,7 @@ async function applyOne(deps: PushDeps, userId: string, mutation: PushMutation):
     // An outage stops the whole push (503, retried later: what committed is replay-safe). Any other
     // unexpected failure is this mutation's alone — its own transaction rolled back — and the rest go on.
     if (isDatabaseUnavailable(error)) throw error;
-    if (!(error instanceof TRPCError)) {
+    if (!(error instanceof AppError)) {
       deps.reportError?.(error, `sync.push: mutation ${mutationId} (${mutation.op}) failed`);
       return {
         mutationId,
@@ -45,7 +43,7 @@ async function applyOne(deps: PushDeps, userId: string, mutation: PushMutation):
         error: { code: "INTERNAL_SERVER_ERROR", message: "This change could not be applied (a server error)" },
       };
     }
-    const details = error instanceof AppError ? error.details : undefined;
+    const { details } = error;
     const replayed = await alreadyApplied(deps, userId, mutation, error, details);
     if (replayed !== null) return { mutationId, status: "applied", rev: replayed };
     return {
@@ -82,7 +80,7 @@ async function alreadyApplied(
   deps: ServiceDeps,
   userId: string,
   mutation: PushMutation,
-  error: TRPCError,
+  error: AppError,
   details: Record<string, unknown> | undefined,
 ): Promise<number | null> {
   switch (mutation.op) {
