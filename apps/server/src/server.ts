@@ -61,13 +61,25 @@ export interface PromptBoosterServer {
 export async function buildServer(config: Config, deps: ServerDeps = {}): Promise<PromptBoosterServer> {
   const ownsDb = !deps.db;
   const db = deps.db ?? (await createDb(config.db));
+  // What is open so far, closed in reverse if a later step fails: a failed build leaves no connection,
+  // client or lock behind (the data folder of PGlite stays locked until its database is closed).
+  const opened: (() => Promise<unknown>)[] = ownsDb ? [() => db.close()] : [];
   try {
     await migrate(db);
+    return await assemble(config, deps, db, opened);
   } catch (error) {
-    if (ownsDb) await db.close();
+    for (const close of opened.reverse()) await close().catch(() => undefined);
     throw error;
   }
+}
 
+async function assemble(
+  config: Config,
+  deps: ServerDeps,
+  db: Database,
+  opened: (() => Promise<unknown>)[],
+): Promise<PromptBoosterServer> {
+  const ownsDb = !deps.db;
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -94,6 +106,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     frameworkErrors: (error, request, reply) => sendError(request, reply, error),
     clientErrorHandler: answerClientError,
   });
+  opened.push(() => app.close());
   const eventStreams = createEventStreams();
   const metrics = config.metricsPort === undefined ? undefined : createMetrics({ db, eventStreams });
   // Before the other hooks, so that the answers they give (CORS preflights, the drain's 503) are counted too.
@@ -114,6 +127,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
   // Session cookies (read on every request; set by login/register through the context's transport).
   await app.register(cookie);
   const rateLimiter = await registerAuthRateLimits(app, config);
+  opened.push(() => rateLimiter.close());
 
   const clock = deps.clock ?? systemClock;
   const ownedEvents = deps.events
@@ -123,6 +137,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
         maxStreamsPerUser: config.sync.maxStreamsPerUser,
         onDelivered: metrics?.countChangeEventDelivered,
       });
+  if (ownedEvents) opened.push(() => ownedEvents.close());
   await ownedEvents?.ready;
   const pruneJob = startTombstonePruning(db, {
     clock,
@@ -130,6 +145,7 @@ export async function buildServer(config: Config, deps: ServerDeps = {}): Promis
     intervalMs: config.sync.pruneIntervalMs,
     log: app.log,
   });
+  opened.push(() => pruneJob.stop());
 
   const createContext = createContextFactory({
     config,
