@@ -143,12 +143,11 @@ async function runEngine<T>(
 
 function describeEngineError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return (
-    message
-      .split("\n")
-      .find((line) => line.trim() !== "")
-      ?.trim() ?? "unknown error"
-  );
+  // The engine's first line is often only "external connector error": the database's own words follow.
+  const lines = message.split("\n").map((line) => line.trim());
+  const [first, second] = lines.filter((line) => line !== "");
+  if (!first) return "unknown error";
+  return second?.startsWith("Error querying the database") ? `${first}: ${second}` : first;
 }
 
 // One PGlite instance serves one process; migrators inside it run one after the other.

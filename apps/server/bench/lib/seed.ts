@@ -134,7 +134,7 @@ export async function seedPopulation(databaseUrl: string, plan: PopulationPlan =
     );
     await client.query(
       `INSERT INTO "UserSettings" (id, "userId", theme, language, "defaultModel", "settingsData", rev, "updatedAt")
-       SELECT gen_random_uuid(), id, (ARRAY['light','dark','system'])[1 + i % 3], 'en-US', 'gpt-4o-mini',
+       SELECT gen_random_uuid(), id, (ARRAY['light','dark','system'])[1 + i % 3]::"Theme", 'en-US', 'gpt-4o-mini',
               jsonb_build_object('fontSize', 14, 'autoSave', true, 'models', jsonb_build_array('gpt-4o-mini', 'claude')),
               1, now()
          FROM plan`,

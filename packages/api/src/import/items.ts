@@ -4,7 +4,7 @@
 // batch by batch (see service.ts).
 import { createHash } from "node:crypto";
 
-import type { Prisma } from "@prompt-booster/db";
+import type { Prisma, Theme } from "@prompt-booster/db";
 
 import { normaliseTags } from "../lib/schemas.ts";
 import { zLanguage, zSettingsData } from "../settings/schemas.ts";
@@ -108,7 +108,7 @@ export interface SettingsItem {
   kind: "settings";
   legacyId: "settings";
   fields: {
-    theme?: string;
+    theme?: Theme;
     language?: string;
     defaultModel?: string | null;
     settingsData: Prisma.InputJsonObject;

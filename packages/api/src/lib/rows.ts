@@ -20,7 +20,7 @@ export function toSettings(row: SettingsRow) {
   const { id, theme, language, defaultModel, settingsData, rev, createdAt, updatedAt } = row;
   return {
     id,
-    theme: theme as "light" | "dark" | "system",
+    theme,
     language,
     defaultModel,
     settingsData: asJsonObject(settingsData),
