@@ -39,7 +39,7 @@ function before(): { migrationsDir: string; schema: string } {
     fs.cpSync(path.join(migrationsDir, entry), path.join(dir, entry), { recursive: true });
   }
   const schema = readSchema()
-    .replace(/  theme +Theme +@default\(light\)/, '  theme        String    @default("light")')
+    .replace(/ {2}theme +Theme +@default\(light\)/, '  theme        String    @default("light")')
     .replace(/enum Theme \{[^}]*\}\n\n/, "");
   return { migrationsDir: dir, schema };
 }
