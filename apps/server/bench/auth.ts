@@ -3,7 +3,7 @@
 // ceiling login throughput cannot pass. Run: pnpm --filter @prompt-booster/server bench:auth
 import { hash, verify } from "@node-rs/argon2";
 
-import { PASSWORD_HASH_PARAMS } from "../../../packages/api/src/auth/password.ts";
+import { PASSWORD_HASH_PARAMS } from "@prompt-booster/api";
 import { signUp } from "../test/support/auth.ts";
 import { startTestServer } from "../test/support/server.ts";
 

@@ -20,6 +20,8 @@ export type { ImportLimiter, ImportLimits } from "./import/limiter.ts";
 export { pruneTombstones } from "./sync/prune.ts";
 export type { PruneResult } from "./sync/prune.ts";
 export type { AuthRateLimitedAction, AuthRateLimits, AuthState, SessionTransport } from "./context.ts";
-export { resolveSession } from "./auth/session.ts";
+export { generateSessionToken, resolveSession, sessionIdOf } from "./auth/session.ts";
+// For the benchmark's seed and tools that make accounts outside the API.
+export { PASSWORD_HASH_PARAMS } from "./auth/password.ts";
 export { databaseUnavailable, isDatabaseUnavailable } from "./lib/db-errors.ts";
 export { asZodError, findInputProblem } from "./lib/input-guard.ts";

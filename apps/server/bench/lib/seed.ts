@@ -6,8 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { hash } from "@node-rs/argon2";
 import pg from "pg";
 
-import { PASSWORD_HASH_PARAMS } from "../../../../packages/api/src/auth/password.ts";
-import { generateSessionToken, sessionIdOf } from "../../../../packages/api/src/auth/session.ts";
+import { generateSessionToken, PASSWORD_HASH_PARAMS, sessionIdOf } from "@prompt-booster/api";
 
 export interface PopulationPlan {
   /** Ordinary users, each with a few prompt groups, templates and one session. */
