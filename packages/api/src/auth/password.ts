@@ -2,7 +2,6 @@
 // so a hash (tens of milliseconds by design) never blocks the event loop.
 import { hash, parseOptions, verify, type Options } from "@node-rs/argon2";
 
-import commonPasswords from "./data/common-passwords.json" with { type: "json" };
 
 /** `Algorithm.Argon2id` of @node-rs/argon2 (a `const enum`, which isolated modules cannot import). */
 const ARGON2ID = 2;
@@ -49,11 +48,4 @@ let dummyHash: Promise<string> | undefined;
 export async function verifyDummyPassword(password: string): Promise<void> {
   dummyHash ??= hashPassword(crypto.randomUUID());
   await verifyPassword(await dummyHash, password);
-}
-
-const common = new Set<string>(commonPasswords);
-
-/** Among the 10,000 most common passwords (compared case-insensitively: "Password1" is as weak as "password1"). */
-export function isCommonPassword(password: string): boolean {
-  return common.has(password) || common.has(password.toLowerCase());
 }

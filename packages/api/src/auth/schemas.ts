@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-import { isCommonPassword } from "./password.ts";
+import { isCommonPassword } from "./common-passwords.ts";
 
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 256;
