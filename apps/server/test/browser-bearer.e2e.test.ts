@@ -14,15 +14,10 @@ import { pathToFileURL } from "node:url";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { hasChromium, launchChromium, warnIfNoChromium } from "./support/chromium.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
-const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const hasChromium = fs.existsSync(chromiumPath);
-if (!hasChromium) {
-  console.warn(
-    `browser-bearer.e2e: SKIPPED — no Chromium at ${chromiumPath}. Install Debian's package (apt-get install -y chromium) or set CHROMIUM_PATH.`,
-  );
-}
+warnIfNoChromium("browser-bearer.e2e");
 
 /** What the test page puts on `window` (the test's tsconfig has no DOM types). */
 interface PageWindow {
@@ -114,7 +109,7 @@ describe.skipIf(!hasChromium)("bearer mode in a real browser (Chromium), from or
   let pageDir: string;
   let pageServer: http.Server;
   let context: BrowserContext;
-  let userDataDir: string;
+  let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
 
   beforeAll(async () => {
     api = await startTestServer({
@@ -142,29 +137,15 @@ describe.skipIf(!hasChromium)("bearer mode in a real browser (Chromium), from or
     });
     await new Promise<void>((resolve) => pageServer.listen(0, "127.0.0.1", resolve));
 
-    const { chromium } = await import("playwright-core");
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pb-chromium-"));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: chromiumPath,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
+    context = browser.context;
   }, 120_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await api?.close();
     await new Promise((resolve) => pageServer?.close(resolve));
-    for (const dir of [userDataDir, pageDir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (pageDir) fs.rmSync(pageDir, { recursive: true, force: true });
   });
 
   /** Drives the page through register, query, subscription and mutation; returns what the API saw from it. */

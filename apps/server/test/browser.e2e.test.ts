@@ -6,21 +6,15 @@ import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
-import os from "node:os";
 import path from "node:path";
 import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { logIn } from "./support/auth.ts";
+import { hasChromium, launchChromium, warnIfNoChromium } from "./support/chromium.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
-const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const hasChromium = fs.existsSync(chromiumPath);
-if (!hasChromium) {
-  console.warn(
-    `browser.e2e: SKIPPED — no Chromium at ${chromiumPath}. Install Debian's package (apt-get install -y chromium) or set CHROMIUM_PATH.`,
-  );
-}
+warnIfNoChromium("browser.e2e");
 
 /** What the test page puts on `window` (the test's tsconfig has no DOM types: the page is reached through these). */
 interface PageWindow {
@@ -75,7 +69,7 @@ describe.skipIf(!hasChromium)("in a real browser (Chromium)", () => {
   let pageServer: http.Server;
   let pageOrigin: string;
   let context: BrowserContext;
-  let userDataDir: string;
+  let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
 
   beforeAll(async () => {
     // The page's origin (another port, so another origin) must be known before the API allows it.
@@ -96,29 +90,14 @@ describe.skipIf(!hasChromium)("in a real browser (Chromium)", () => {
     const tsup = createRequire(path.join(clientDir, "package.json")).resolve("tsup/dist/cli-default.js");
     execFileSync(process.execPath, [tsup], { cwd: clientDir, stdio: "pipe" });
 
-    const { chromium } = await import("playwright-core");
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pb-chromium-"));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: chromiumPath,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
+    context = browser.context;
   }, 120_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await api?.close();
     await new Promise((resolve) => pageServer?.close(resolve));
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
   });
 
   it("registers, creates a prompt, hears a change made elsewhere, and logs out — with cookies across origins", async () => {

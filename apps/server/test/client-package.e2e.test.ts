@@ -11,16 +11,11 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { CHROMIUM_ARGS, chromiumPath, hasChromium, warnIfNoChromium } from "./support/chromium.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
 const repo = path.resolve(import.meta.dirname, "../../..");
-const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const hasChromium = fs.existsSync(chromiumPath);
-if (!hasChromium) {
-  console.warn(
-    `client-package.e2e: the Chromium run is SKIPPED — no Chromium at ${chromiumPath} (apt-get install -y chromium, or set CHROMIUM_PATH).`,
-  );
-}
+warnIfNoChromium("client-package.e2e (the Chromium run)");
 const pnpmVersion = (
   JSON.parse(fs.readFileSync(path.join(repo, "package.json"), "utf8")) as { packageManager: string }
 ).packageManager.split("@")[1]!;
@@ -314,7 +309,7 @@ await client.templates.create.mutate({ nmae: "Greeting", content: "Say hello" })
       const { chromium } = await import("playwright-core");
       const browser = await chromium.launch({
         executablePath: chromiumPath,
-        args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+        args: CHROMIUM_ARGS,
       });
       try {
         const page = await browser.newPage();
