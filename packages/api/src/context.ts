@@ -36,12 +36,12 @@ export interface SessionTransport {
   clearSessionCookie(): void;
 }
 
-/** A request over its limit: TOO_MANY_REQUESTS, with the seconds to wait (sent as `Retry-After`). */
+/** The auth actions limited per IP (each its own budget). */
 export type AuthRateLimitedAction = "register" | "login" | "refresh";
 
 /**
  * Rate limits of the auth procedures, kept by the server (per IP and per account, memory or Redis).
- * Each method throws TOO_MANY_REQUESTS (and the server adds `Retry-After`) when over the limit.
+ * Over a limit, each method throws TOO_MANY_REQUESTS with the seconds to wait (sent as `Retry-After`).
  * Absent for in-process callers.
  */
 export interface AuthRateLimits {
