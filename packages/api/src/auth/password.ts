@@ -2,7 +2,6 @@
 // so a hash (tens of milliseconds by design) never blocks the event loop.
 import { hash, parseOptions, verify, type Options } from "@node-rs/argon2";
 
-
 /** `Algorithm.Argon2id` of @node-rs/argon2 (a `const enum`, which isolated modules cannot import). */
 const ARGON2ID = 2;
 
