@@ -1,4 +1,6 @@
 export { appRouter, createCaller } from "./root.ts";
+export { listProcedures } from "./procedures.ts";
+export type { ProcedureInfo } from "./procedures.ts";
 export type { AppRouter, RouterInputs, RouterOutputs } from "./root.ts";
 export type { ApiConfig, ApiContext, RequestInfo } from "./context.ts";
 export { APP_ERROR_CODES, AppError } from "./lib/errors.ts";

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
-import { appRouter } from "@prompt-booster/api";
+import { listProcedures } from "@prompt-booster/api";
 import type { Database } from "@prompt-booster/db";
 
 import type { EventStreams } from "./event-streams.ts";
@@ -16,9 +16,7 @@ const PREFIX = "prompt_booster_";
 
 // Label values come only from this set, the route table and the status codes, never from what a client
 // writes in a URL: a client inventing procedure names must not grow the metrics without bound.
-const knownProcedures = new Set(
-  Object.keys((appRouter._def as unknown as { procedures: Record<string, unknown> }).procedures),
-);
+const knownProcedures = new Set(listProcedures().map((procedure) => procedure.path));
 
 type PoolStats = ReturnType<NonNullable<Database["poolStats"]>>;
 

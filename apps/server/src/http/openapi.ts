@@ -1,6 +1,6 @@
-import { generateOpenApiDocument, type OpenAPIObject, type OpenApiMeta } from "trpc-to-openapi";
+import { generateOpenApiDocument, type OpenAPIObject } from "trpc-to-openapi";
 
-import { appRouter } from "@prompt-booster/api";
+import { appRouter, listProcedures } from "@prompt-booster/api";
 
 type SchemaObject = NonNullable<NonNullable<OpenAPIObject["components"]>["schemas"]>[string];
 type Operation = { operationId?: string; security?: unknown; responses?: Record<string, unknown> } & Record<
@@ -165,11 +165,8 @@ function errorResponses(operation: Operation, method: string, path: string, isPr
  * `protect` as true, which marked register and login as needing the token they hand out.
  */
 function protectedRoutes(): Set<string> {
-  const procedures = (appRouter._def as unknown as { procedures: Record<string, { _def: { meta?: OpenApiMeta } }> })
-    .procedures;
-  const routes = Object.values(procedures).flatMap(({ _def }) => {
-    const openapi = _def.meta?.openapi;
-    return openapi?.protect === true ? [`${openapi.method} ${openapi.path}`] : [];
-  });
+  const routes = listProcedures().flatMap(({ openapi }) =>
+    openapi?.protect === true ? [`${openapi.method} ${openapi.path}`] : [],
+  );
   return new Set(routes);
 }

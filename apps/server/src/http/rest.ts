@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
 
-import { appRouter, createCaller, type ApiContext } from "@prompt-booster/api";
+import { createCaller, listProcedures, type ApiContext } from "@prompt-booster/api";
 
 import { handleError, sendError, sendNotFound, transportError } from "./errors.ts";
 
@@ -85,18 +85,11 @@ export async function registerRestRoutes(app: FastifyInstance, options: RestOpti
   );
 }
 
-/** Every procedure with an OpenAPI route, read from the router. */
+/** Every procedure with an OpenAPI route. */
 function restProcedures(): RestProcedure[] {
-  const all = (appRouter._def as unknown as { procedures: Record<string, { _def: unknown }> }).procedures;
-  return Object.entries(all).flatMap(([name, procedure]) => {
-    const def = procedure._def as {
-      type: "query" | "mutation" | "subscription";
-      inputs: z.ZodType[];
-      meta?: { openapi?: { method: Method; path: string } };
-    };
-    if (!def.meta?.openapi || def.type === "subscription") return [];
-    return [{ name, type: def.type, ...def.meta.openapi, input: def.inputs[0] }];
-  });
+  return listProcedures().flatMap(({ path: name, type, input, openapi }) =>
+    openapi && type !== "subscription" ? [{ name, type, method: openapi.method, path: openapi.path, input }] : [],
+  );
 }
 
 /** The methods that have a route for `path` (relative to the base path), HEAD with GET. */

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
 
-import { appRouter } from "@prompt-booster/api";
+import { listProcedures } from "@prompt-booster/api";
 
 import { authedClient, signUp, type SignedUp } from "../support/auth.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
@@ -18,16 +18,12 @@ interface ProcedureInfo {
   rest: { method: string; path: string } | undefined;
 }
 
-const procedures: ProcedureInfo[] = Object.entries(
-  (appRouter as unknown as { _def: { procedures: Record<string, { _def: unknown }> } })._def.procedures,
-).map(([path, procedure]) => {
-  const def = procedure._def as {
-    type: ProcedureInfo["type"];
-    inputs: z.ZodType[];
-    meta?: { openapi?: { method: string; path: string } };
-  };
-  return { path, type: def.type, input: def.inputs[0], rest: def.meta?.openapi };
-});
+const procedures: ProcedureInfo[] = listProcedures().map(({ path, type, input, openapi }) => ({
+  path,
+  type,
+  input,
+  rest: openapi,
+}));
 
 // These end the fuzzing session itself (or the account); their own tests cover them.
 const endsSession = new Set([
