@@ -103,7 +103,7 @@ async function assemble(
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     // Errors of the router itself (a path segment over maxParamLength, a malformed URL), in the path's shape.
-    frameworkErrors: (error, request, reply) => sendError(request, reply, error),
+    frameworkErrors: (error, request, reply) => void sendError(request, reply, error),
     clientErrorHandler: answerClientError,
   });
   opened.push(() => app.close());

@@ -39,9 +39,9 @@ function typecheck(project: string): { status: number | null; output: string } {
 
 /** The part of esbuild's API used here (esbuild comes with tsup). */
 interface EsbuildApi {
-  build(
+  build: (
     options: Record<string, unknown>,
-  ): Promise<{ metafile: { inputs: Record<string, unknown> }; outputFiles: { text: string }[] }>;
+  ) => Promise<{ metafile: { inputs: Record<string, unknown> }; outputFiles: { text: string }[] }>;
 }
 
 async function loadEsbuild(): Promise<EsbuildApi> {

@@ -52,7 +52,8 @@ const clientOf = (token: string, sent: { bytes: number; history?: SentHistory }[
     url: t.url,
     auth: { mode: "bearer", tokens: { get: () => token, set() {}, clear() {} } },
     fetch: async (input, init) => {
-      if (String(input).includes("import.localData") && typeof init?.body === "string") {
+      const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+      if (url.includes("import.localData") && typeof init?.body === "string") {
         const batch = JSON.parse(init.body) as Record<string, { json: { history?: SentHistory } }>;
         sent.push({ bytes: Buffer.byteLength(init.body), history: batch["0"]?.json.history });
       }

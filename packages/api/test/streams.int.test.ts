@@ -112,7 +112,7 @@ describe("a stream ends with its session", () => {
     // Signed in again after the sign-out everywhere: a late copy of that event does not end the new stream.
     const again = await alice.signIn();
     const againStream = await openStream(again);
-    events.publishSessionsEnded({ userId: alice.userId, allExcept: null });
+    void events.publishSessionsEnded({ userId: alice.userId, allExcept: null });
     const created = await write(again.caller);
     await againStream.next(2);
     expect(againStream.revisions.at(-1)).toBe(created.rev);

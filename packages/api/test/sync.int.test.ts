@@ -209,7 +209,7 @@ describe("revision signals", () => {
     expect((await next).value).toBe(created.rev);
 
     // A stale or repeated signal is not sent again.
-    events.publish({ userId: alice.user.id, revision: 1 });
+    void events.publish({ userId: alice.user.id, revision: 1 });
     const pending = signals.next();
     abort.abort();
     expect((await pending).done).toBe(true);

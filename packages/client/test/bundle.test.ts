@@ -32,7 +32,7 @@ beforeAll(() => {
 
 /** The part of esbuild's API used here (esbuild comes with tsup, not as a dependency of its own). */
 interface EsbuildApi {
-  build(options: Record<string, unknown>): Promise<{ outputFiles: { contents: Uint8Array }[] }>;
+  build: (options: Record<string, unknown>) => Promise<{ outputFiles: { contents: Uint8Array }[] }>;
 }
 
 function sourcesOf(file: string): string[] {

@@ -45,7 +45,7 @@ export interface Database {
   /** Answers when the database answers; throws otherwise. */
   ping(): Promise<void>;
   /** The connection pool right now, when this is PostgreSQL (PGlite has one engine and no pool). */
-  poolStats?(): PoolStats;
+  poolStats?: () => PoolStats;
   close(): Promise<void>;
 }
 

@@ -19,8 +19,9 @@ class CatalogReadingClient extends pg.Client {
     const query = this.query.bind(this) as (...args: unknown[]) => unknown;
     (this as { query: unknown }).query = (...args: unknown[]) => {
       // pg.Pool calls the callback form, a checked-out client the promise form.
-      const callback = args.at(-1);
-      if (typeof callback === "function") {
+      const last = args.at(-1);
+      if (typeof last === "function") {
+        const callback = last as (error: unknown, result: unknown) => void;
         args[args.length - 1] = (error: unknown, result: unknown) =>
           callback(error, result && relabelCharColumns(result));
       }

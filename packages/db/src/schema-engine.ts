@@ -35,7 +35,7 @@ function loadWasm(): Promise<void> {
     const { instance } = await WebAssembly.instantiate(fs.readFileSync(wasmFile), {
       "./schema_engine_bg.js": bindings,
     });
-    bindings.__wbg_set_wasm(instance.exports as never);
+    bindings.__wbg_set_wasm(instance.exports);
     (instance.exports as { __wbindgen_start?: () => void }).__wbindgen_start?.();
   })();
   return loaded;

@@ -42,7 +42,7 @@ async function createPostgresTestDb(adminUrl: string): Promise<TestDb> {
 }
 
 /** Creates an empty, uniquely named database on the test server; `drop` removes it. */
-export async function createEmptyPostgresDb(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createEmptyPostgresDb(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `pbt_${process.pid}_${randomBytes(4).toString("hex")}`;
   await adminQuery(adminUrl, `CREATE DATABASE "${name}"`);
   return {

@@ -97,7 +97,7 @@ export function createDatabaseChangeEvents(db: Database, options: DatabaseEvents
             onSessionsEnded: (ended) => subscriber.onSessionsEnded(ended),
             onEvicted: (limit) => subscriber.onEvicted(limit),
           })
-      : local.subscribe,
+      : (subscriber) => local.subscribe(subscriber),
     publish(event) {
       local.emitLocal(event);
       return notify({ u: event.userId, r: event.revision, o: origin });
@@ -106,7 +106,7 @@ export function createDatabaseChangeEvents(db: Database, options: DatabaseEvents
       local.emitSessionsEndedLocal({ userId, ...ended });
       return notify({ u: userId, e: ended, o: origin });
     },
-    close: listener.close,
+    close: () => listener.close(),
   };
 }
 

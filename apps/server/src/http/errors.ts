@@ -107,7 +107,10 @@ function errorAnswer(url: string, thrown: unknown, source: ErrorSource = {}): { 
   });
   // The formatter gives an AppError's own status (414 and 431 have no tRPC code of their own).
   const status = shape.data.httpStatus;
-  if (isTrpcUrl(url)) return { status, body: { error: appRouter._def._config.transformer.output.serialize(shape) } };
+  if (isTrpcUrl(url)) {
+    const serialized: unknown = appRouter._def._config.transformer.output.serialize(shape);
+    return { status, body: { error: serialized } };
+  }
   const appError = error.cause instanceof AppError ? error.cause : null;
   return { status, body: toRestError(shape, appError?.code) };
 }

@@ -89,7 +89,7 @@ export function createMetrics({ db, eventStreams }: MetricsSources) {
     /** For the change-events fan-out (createDatabaseChangeEvents' `onDelivered`). */
     countChangeEventDelivered: () => changeEventsDelivered.inc(),
     /** For the API's context (`countPushResults`). */
-    countPushResults(results: readonly { status: string }[]) {
+    countPushResults: (results: readonly { status: string }[]) => {
       for (const { status } of results) pushedMutations.inc({ status });
     },
     /** `routed`: the request as Fastify routed it; absent when the router refused it (a malformed path). */

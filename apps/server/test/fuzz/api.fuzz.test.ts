@@ -149,7 +149,7 @@ function restRequest(
   input: unknown,
   token: string | null,
 ): [string, RequestInit] {
-  const record = input !== null && typeof input === "object" && !Array.isArray(input) ? (input as object) : {};
+  const record = input !== null && typeof input === "object" && !Array.isArray(input) ? input : {};
   const path = rest.path.replace(/\{(\w+)\}/g, (_, name: string) => {
     const value = (record as Record<string, unknown>)[name];
     return urlSafe(typeof value === "string" ? value : String(foreignIds[0]));
@@ -160,7 +160,7 @@ function restRequest(
     for (const [key, value] of Object.entries(record)) {
       if (["string", "number", "boolean"].includes(typeof value)) query.set(key, String(value));
     }
-    return [`${t.url}/api${path}?${query}`, { method: rest.method, headers }];
+    return [`${t.url}/api${path}?${query.toString()}`, { method: rest.method, headers }];
   }
   return [
     `${t.url}/api${path}`,

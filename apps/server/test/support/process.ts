@@ -20,8 +20,8 @@ export function runServerProcess(env: Record<string, string>): ServerProcess {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
-  child.stdout!.on("data", (chunk) => (output += chunk));
-  child.stderr!.on("data", (chunk) => (output += chunk));
+  child.stdout.on("data", (chunk) => (output += chunk));
+  child.stderr.on("data", (chunk) => (output += chunk));
   const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   return {
     child,

@@ -28,7 +28,7 @@ export function needsRehash(hashed: string): boolean {
   try {
     const params = parseOptions(hashed);
     return (
-      params.algorithm !== ARGON2ID ||
+      Number(params.algorithm) !== ARGON2ID ||
       params.memoryCost !== PASSWORD_HASH_PARAMS.memoryCost ||
       params.timeCost !== PASSWORD_HASH_PARAMS.timeCost ||
       params.parallelism !== PASSWORD_HASH_PARAMS.parallelism

@@ -50,7 +50,7 @@ const sessionsRouter = router({
     .output(zOkOut)
     .mutation(async ({ ctx, input }) => {
       await auth.revokeSession(ctx.deps, ctx.auth.user.id, input.sessionId);
-      ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, revoked: [input.sessionId] });
+      void ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, revoked: [input.sessionId] });
       if (input.sessionId === ctx.auth.session.id) ctx.transport?.clearSessionCookie();
       return { ok: true as const };
     }),
@@ -78,7 +78,7 @@ export const authRouter = router({
     .mutation(async ({ ctx, input }) => {
       const current = { ...signedInAs(ctx), user: ctx.auth.user };
       const result = await auth.refreshToken(authDeps(ctx), current, input?.deviceName);
-      ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, replaced: ctx.auth.session.id });
+      void ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, replaced: ctx.auth.session.id });
       return signedIn(ctx, result);
     }),
 
@@ -88,7 +88,7 @@ export const authRouter = router({
     .output(zOkOut)
     .mutation(async ({ ctx }) => {
       await auth.logout(ctx.deps, ctx.auth.session.id);
-      ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, revoked: [ctx.auth.session.id] });
+      void ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, revoked: [ctx.auth.session.id] });
       ctx.transport?.clearSessionCookie();
       return { ok: true as const };
     }),
@@ -98,7 +98,7 @@ export const authRouter = router({
     .output(zCountOut)
     .mutation(async ({ ctx }) => {
       const revoked = await auth.logoutAll(ctx.deps, ctx.auth.user.id);
-      ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, allExcept: null });
+      void ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, allExcept: null });
       ctx.transport?.clearSessionCookie();
       return { revoked };
     }),
@@ -117,7 +117,7 @@ export const authRouter = router({
     .output(zCountOut)
     .mutation(async ({ ctx, input }) => {
       const revoked = await auth.changePassword(authDeps(ctx), signedInAs(ctx), input);
-      ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, allExcept: ctx.auth.session.id });
+      void ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, allExcept: ctx.auth.session.id });
       return { revoked };
     }),
 
@@ -127,7 +127,7 @@ export const authRouter = router({
     .output(zOkOut)
     .mutation(async ({ ctx, input }) => {
       await auth.deleteAccount(authDeps(ctx), ctx.auth.user.id, input.password);
-      ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, allExcept: null });
+      void ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, allExcept: null });
       ctx.transport?.clearSessionCookie();
       return { ok: true as const };
     }),

@@ -52,8 +52,9 @@ export async function register(deps: AuthDeps, input: RegisterInput): Promise<Au
   } catch (error) {
     // Two registrations racing for one email or username: the unique index decides.
     if (isUniqueViolation(error)) {
+      // Prisma names the violated index's fields in `meta.target` (an array, or the index name).
       const target = (error as { meta?: { target?: unknown } }).meta?.target;
-      throw takenError(String(target ?? "").includes("email") ? "email" : "username");
+      throw takenError(JSON.stringify(target ?? "").includes("email") ? "email" : "username");
     }
     throw error;
   }

@@ -53,7 +53,7 @@ export async function importLocalData(deps: ServiceDeps, userId: string, input: 
       (await deps.db.user.findUniqueOrThrow({ where: { id: userId }, select: { revision: true } })).revision;
   } finally {
     // Also after a failed batch: the ones before it are committed, and devices should pull them.
-    if (lastWritten !== null) deps.events.publish({ userId, revision: lastWritten });
+    if (lastWritten !== null) void deps.events.publish({ userId, revision: lastWritten });
   }
   return result;
 }

@@ -32,9 +32,10 @@ export interface StreamSubscriber {
  * subscription listens. The server backs it with PostgreSQL LISTEN/NOTIFY to reach other processes.
  */
 export interface ChangeEvents {
-  publish(event: ChangeEvent): void;
+  /** May return the promise of telling other processes; it never rejects. */
+  publish(event: ChangeEvent): void | Promise<void>;
   /** Sessions of a user were deleted: their streams end, in every process. */
-  publishSessionsEnded(ended: SessionsEnded): void;
+  publishSessionsEnded(ended: SessionsEnded): void | Promise<void>;
   /** Returns the unsubscribe function (safe to call twice, and after an eviction). */
   subscribe(subscriber: StreamSubscriber): () => void;
 }

@@ -57,7 +57,7 @@ function visit(value: unknown, path: (string | number)[], ancestors: Set<object>
       if (UNSAFE_KEYS.has(key)) return { path, message: `"${key}" is not allowed as a key` };
       const keyProblem = stringProblem(key);
       if (keyProblem) return { path, message: `a key ${keyProblem}` };
-      const problem = visit((value as Record<string, unknown>)[key], [...path, key], ancestors);
+      const problem = visit(value[key], [...path, key], ancestors);
       if (problem) return problem;
     }
     return null;
@@ -68,7 +68,7 @@ function visit(value: unknown, path: (string | number)[], ancestors: Set<object>
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
+  const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
 

@@ -48,7 +48,7 @@ function checkJson(
   if (depth > maxDepth) return { message: `nests deeper than ${maxDepth} levels`, path: [] };
   const entries: [string | number, unknown][] = isArray
     ? value.map((item, index) => [index, item])
-    : Object.entries(value as Record<string, unknown>);
+    : Object.entries(value);
   if (entries.length > maxEntries) return { message: `has more than ${maxEntries} entries`, path: [] };
   for (const [key, item] of entries) {
     if (typeof key === "string" && UNSAFE_KEYS.has(key))

@@ -51,6 +51,7 @@ export async function userWrite<T>(
     const revision = await takeRevisions(tx, userId);
     return { result: await work(tx, revision), revision };
   });
-  deps.events.publish({ userId, revision });
+  // Not awaited: the answer need not wait for other processes to hear (publish never rejects).
+  void deps.events.publish({ userId, revision });
   return result;
 }
