@@ -118,16 +118,21 @@ function errorAnswer(url: string, thrown: unknown, source: ErrorSource = {}): { 
 // Errors of the connection itself (a body that never finished arriving, oversized headers) are answered
 // by Node before any Fastify handler runs: the path of the request, remembered per socket, picks the shape,
 // and its CORS headers (set by the CORS hook, which runs first) let a page read the answer.
-const requestBySocket = new WeakMap<Socket, { url: string; corsHeaders: string }>();
+// Only remembered on the hot path; the headers are read in the rare case they are needed.
+const requestBySocket = new WeakMap<Socket, { url: string; reply: FastifyReply }>();
 
 export function rememberRequestPaths(app: FastifyInstance): void {
   app.addHook("onRequest", async (request, reply) => {
-    const corsHeaders = Object.entries(reply.getHeaders())
-      .filter(([name]) => name.startsWith("access-control-"))
-      .map(([name, value]) => `${name}: ${String(value)}\r\n`)
-      .join("");
-    requestBySocket.set(request.raw.socket, { url: request.url, corsHeaders });
+    requestBySocket.set(request.raw.socket, { url: request.url, reply });
   });
+}
+
+/** The CORS headers the request's answer was given, as raw header lines. */
+function corsHeaderLines(reply: FastifyReply | undefined): string {
+  return Object.entries(reply?.getHeaders() ?? {})
+    .filter(([name]) => name.startsWith("access-control-"))
+    .map(([name, value]) => `${name}: ${String(value)}\r\n`)
+    .join("");
 }
 
 /** Fastify's `clientErrorHandler`: a 408 for a slow body, 431 for huge headers, 400 otherwise, in the path's shape. */
@@ -145,7 +150,7 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `${request?.corsHeaders ?? ""}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+        `${corsHeaderLines(request?.reply)}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
     );
   }
   socket.destroy();
