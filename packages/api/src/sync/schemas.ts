@@ -70,19 +70,20 @@ export const zSubscribeInput = z
 export const zRevisionSignal = z.object({ revision: z.number().int() });
 export type RevisionSignal = z.infer<typeof zRevisionSignal>;
 
-// ---- sync.push: offline writes, replayed in order ----
+// ---- sync.push: offline writes, each applied on its own, each once ----
 
 export const MAX_PUSH_MUTATIONS = 100;
 
-const mutation = <O extends string, T extends z.ZodType>(op: O, input: T) =>
-  z.object({
-    /** The client's id for this mutation, echoed in its result. */
-    mutationId: z.string().min(1).max(64),
-    op: z.literal(op),
-    input,
-  });
+/** The device's id for a mutation: unique per user (a UUID by convention), the key of its result. */
+export const zMutationId = z.string().min(1).max(64);
 
-/** Creates carry the client's UUID, so replaying one after a lost answer finds the row instead of doubling it. */
+const mutation = <O extends string, T extends z.ZodType>(op: O, input: T) =>
+  z.object({ mutationId: zMutationId, op: z.literal(op), input }).strict();
+
+/**
+ * One offline write, as the client validates it before queueing and the server before applying it. Creates
+ * carry the client's UUID, so the row's id is known on the device before the server has seen it.
+ */
 export const zPushMutation = z.discriminatedUnion("op", [
   mutation("template.create", zCreateTemplateInput.required({ id: true })),
   mutation("template.update", zUpdateTemplateInput),
@@ -94,20 +95,57 @@ export const zPushMutation = z.discriminatedUnion("op", [
   mutation("settings.update", zUpdateSettingsInput),
 ]);
 export type PushMutation = z.infer<typeof zPushMutation>;
+/** A mutation as written by the app, before zod's defaults and transforms. */
+export type PushMutationInput = z.input<typeof zPushMutation>;
+export const PUSH_OPS = zPushMutation.options.map((option) => option.shape.op.value);
+export type PushOp = PushMutation["op"];
 
-export const zPushInput = z.object({ mutations: z.array(zPushMutation).min(1).max(MAX_PUSH_MUTATIONS) }).strict();
+/**
+ * The call's input checks only the envelope: each mutation's `op` and `input` are validated on their own,
+ * so one a server refuses is answered `rejected` (by its mutationId) and never fails the others.
+ */
+export const zPushEnvelope = z.object({ mutationId: zMutationId, op: z.string().max(64), input: z.unknown() }).strict();
+export const zPushInput = z.object({ mutations: z.array(zPushEnvelope).min(1).max(MAX_PUSH_MUTATIONS) }).strict();
 export type PushInput = z.infer<typeof zPushInput>;
 
-export const zPushResult = z.object({
-  mutationId: z.string(),
-  /** applied: written now or already (a replay); conflict: stale baseRev, `current` holds the row; error: see `error`. */
-  status: z.enum(["applied", "conflict", "error"]),
-  /** The row's revision after the mutation. */
-  rev: z.number().int().optional(),
-  error: z
-    .object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() })
-    .optional(),
+const zResultError = z.object({
+  /** A tRPC error code: BAD_REQUEST, NOT_FOUND, FORBIDDEN, CONFLICT, INTERNAL_SERVER_ERROR… */
+  code: z.string(),
+  message: z.string(),
+  /** Bad input: the messages per field, keyed by the dotted path inside the mutation's `input`. */
+  fieldErrors: z.record(z.string(), z.array(z.string())).optional(),
 });
+
+export const zPushApplied = z.object({
+  mutationId: z.string(),
+  status: z.literal("applied"),
+  /** The revision the change was written at. */
+  rev: z.number().int(),
+  /** prompt.create (1) and prompt.addVersion: the number the server gave the version. */
+  number: z.number().int().optional(),
+  /** Device times the server did not keep (more than 5 minutes in the future: set to the server's time). */
+  adjusted: z.array(z.string()).optional(),
+});
+export const zPushConflict = z.object({
+  mutationId: z.string(),
+  status: z.literal("conflict"),
+  error: zResultError,
+  /** The row as it is now (a tombstone if it was deleted), when there is one to show. */
+  current: zSyncChange.optional(),
+});
+export const zPushRejected = z.object({
+  mutationId: z.string(),
+  status: z.literal("rejected"),
+  /** INTERNAL_SERVER_ERROR: a fault of the server, not of the mutation; it may apply if sent again. */
+  error: zResultError,
+});
+
+export type PushApplied = z.infer<typeof zPushApplied>;
+export type PushConflict = z.infer<typeof zPushConflict>;
+export type PushRejected = z.infer<typeof zPushRejected>;
+
+/** One answer per mutation, in the order sent. A resent mutationId gets the answer it got the first time. */
+export const zPushResult = z.discriminatedUnion("status", [zPushApplied, zPushConflict, zPushRejected]);
 export type PushResult = z.infer<typeof zPushResult>;
 export const zPushOutput = z.object({ results: z.array(zPushResult) });
 export type PushOutput = z.infer<typeof zPushOutput>;
