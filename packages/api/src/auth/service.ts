@@ -162,8 +162,16 @@ export async function revokeSession(deps: ServiceDeps, userId: string, sessionId
   if (count === 0) throw new AppError("NOT_FOUND", "sessionId: no such session");
 }
 
-/** Checks the signed-in user's password again (for sensitive changes), counting failures like logins. */
-async function confirmPassword(deps: AuthDeps, userId: string, password: string, field: string): Promise<string> {
+/**
+ * Checks the signed-in user's password again (for sensitive changes: here, and the vault's reset), counting
+ * failures like logins.
+ */
+export async function confirmPassword(
+  deps: Pick<AuthDeps, "db" | "limits">,
+  userId: string,
+  password: string,
+  field: string,
+): Promise<string> {
   const attempt = await deps.limits?.takeAccountAttempt(`user:${userId}`);
   const user = await deps.db.user.findUnique({ where: { id: userId }, select: { hashedPassword: true } });
   if (!user) throw signInRequired();
