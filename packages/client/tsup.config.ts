@@ -38,7 +38,8 @@ export default defineConfig([
     format: ["esm", "cjs"],
     platform: "node",
     target: "node20",
-    dts: true,
+    // FileSyncStore's declarations name the sync types: inlined like the main entry's.
+    dts: declarations,
     sourcemap: true,
   },
   {

@@ -1,10 +1,12 @@
 // A TokenStore for Electron's main process: the token encrypted with the OS keychain (safeStorage) in a file
-// of the app's choosing. Its own entry point (`@prompt-booster/client/electron`), so browser bundles never
-// pull in node:fs.
+// of the app's choosing; and the sync store in files (file-store.ts). Its own entry point
+// (`@prompt-booster/client/electron`), so browser bundles never pull in node:fs.
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 import type { TokenStore } from "./session-link.ts";
+
+export { FileSyncStore, SyncStoreFileError } from "./file-store.ts";
 
 /** The part of Electron's `safeStorage` the store uses; a stand-in with these methods works in tests. */
 export interface SafeStorageLike {
