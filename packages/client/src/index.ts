@@ -1,18 +1,29 @@
 export { createClient, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_URL_LENGTH } from "./client.ts";
 export type { ApiClient, ClientAuth, ClientOptions } from "./client.ts";
+export * from "./adapters.ts";
 export * from "./import.ts";
+export { groupStatusOf, LocalView, mergePatch, SETTINGS_PENDING_ID } from "./local-view.ts";
+export type { GroupRow, RowData, SettingsRow, TemplateRow, VersionRow } from "./local-view.ts";
 export { isUnauthorized } from "./session-link.ts";
 export type { TokenStore } from "./session-link.ts";
-export { isResetRequired, isStreamReplaced, MemorySyncStore, SyncEngine } from "./sync-engine.ts";
+export {
+  InvalidMutationError,
+  isResetRequired,
+  isStreamReplaced,
+  SyncEngine,
+  validateMutation,
+} from "./sync-engine.ts";
+export type { PushResult, SyncEngineOptions, ViewChange, WriteMutation } from "./sync-engine.ts";
+export { MemorySyncStore } from "./sync-store.ts";
 export type {
-  PushMutation,
-  PushResult,
+  QueuedMutation,
+  RejectedMutation,
   StoredRow,
+  StoredState,
   SyncChange,
-  SyncEngineOptions,
   SyncEntity,
   SyncStore,
-} from "./sync-engine.ts";
+} from "./sync-store.ts";
 export type {
   AppRouter,
   AuthResult,

@@ -1,92 +1,108 @@
-// Keeps a device's local copy in step with the server: pull on start, pull whenever the subscription says a
-// newer revision exists, and push the writes queued while offline. The app supplies the storage.
-import type { RouterInputs, RouterOutputs } from "./router-types.ts";
+// Keeps a device's copy in step with the server: pull on start, pull whenever the subscription says a newer
+// revision exists, push the writes queued while offline. The engine keeps an in-memory mirror of its store
+// (one engine per store) and shows the app the rows with its unconfirmed writes applied (`engine.view`).
+import { MAX_PUSH_MUTATIONS, zPushMutation, type PushMutation, type PushResult } from "@prompt-booster/api/schemas";
 
 import type { ApiClient } from "./client.ts";
+import { LocalView, type Overlay } from "./local-view.ts";
+import type { RouterOutputs } from "./router-types.ts";
 import { isUnauthorized } from "./session-link.ts";
+import {
+  applyChanges,
+  MemorySyncStore,
+  rowKey,
+  type QueuedMutation,
+  type RejectedMutation,
+  type StoredRow,
+  type SyncChange,
+  type SyncStore,
+} from "./sync-store.ts";
 
-export type SyncChange = RouterOutputs["sync"]["pull"]["changes"][number];
-export type PushMutation = RouterInputs["sync"]["push"]["mutations"][number];
-export type PushResult = RouterOutputs["sync"]["push"]["results"][number];
-/** The row kinds that sync carries. */
-export type SyncEntity = SyncChange["entity"];
+export type { PushResult };
 
-/** A live row as the device keeps it. */
-export type StoredRow = Extract<SyncChange, { deleted: false }>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/**
- * Where the device keeps its copy (IndexedDB on the web, a file on the desktop). `apply` must store the rows
- * and the cursor together, so a crash never leaves a cursor past rows it did not keep.
- */
-export interface SyncStore {
-  getCursor(): Promise<number | undefined>;
-  apply(changes: SyncChange[], cursor: number): Promise<void>;
-  /** Forget everything (the server asked for a fresh snapshot). */
-  reset(): Promise<void>;
-  /** The queued offline writes, oldest first. */
-  pending(): Promise<PushMutation[]>;
-  enqueue(mutation: PushMutation): Promise<void>;
-  /** Drop the queued writes the server has answered. */
-  remove(mutationIds: string[]): Promise<void>;
+/** What `engine.write` takes: a mutation as the app writes it; without a mutationId the engine makes one. */
+export type WriteMutation = DistributiveOmit<QueuedMutation, "mutationId"> & { mutationId?: string };
+
+/** What changed the view: `onChange` gets one after every change. */
+export type ViewChange =
+  | { cause: "load" }
+  | { cause: "pull"; changes: SyncChange[] }
+  | { cause: "reset" }
+  | { cause: "write"; mutationId: string }
+  /** Answers to a push: the refused writes (`rejected`) are rolled back in the view. */
+  | { cause: "push"; results: PushResult[]; rejected: RejectedMutation[] };
+
+/** A write that can never apply (the server's own validation would refuse it): nothing was queued. */
+export class InvalidMutationError extends Error {
+  override readonly name = "InvalidMutationError";
+  constructor(
+    readonly mutation: unknown,
+    /** The messages per field, keyed by the dotted path inside the mutation's `input` (as the server's). */
+    readonly fieldErrors: Record<string, string[]>,
+    /** Messages about the mutation as a whole. */
+    readonly formErrors: string[],
+  ) {
+    const first = Object.entries(fieldErrors)[0];
+    super(
+      `Invalid ${(mutation as { op?: unknown }).op as string} mutation: ${
+        first ? `${first[0]}: ${first[1][0]}` : (formErrors[0] ?? "invalid")
+      }`,
+    );
+  }
 }
 
-/** The default store: in memory (tests, or an app that keeps nothing across restarts). */
-export class MemorySyncStore implements SyncStore {
-  readonly rows = new Map<string, StoredRow>();
-  private cursor: number | undefined;
-  private queue: PushMutation[] = [];
-
-  async getCursor() {
-    return this.cursor;
+/** The mutation as it will be applied, or an InvalidMutationError saying why not. */
+export function validateMutation(mutation: QueuedMutation): PushMutation {
+  const parsed = zPushMutation.safeParse(mutation);
+  if (parsed.success) return parsed.data;
+  const fieldErrors: Record<string, string[]> = {};
+  const formErrors: string[] = [];
+  for (const issue of parsed.error.issues) {
+    const path = issue.path[0] === "input" ? issue.path.slice(1) : issue.path;
+    if (path.length === 0) formErrors.push(issue.message);
+    else (fieldErrors[path.map(String).join(".")] ??= []).push(issue.message);
   }
-  async apply(changes: SyncChange[], cursor: number) {
-    for (const change of changes) {
-      const key = `${change.entity}:${change.id}`;
-      if (change.deleted) this.rows.delete(key);
-      else this.rows.set(key, change);
-    }
-    this.cursor = cursor;
-  }
-  async reset() {
-    this.rows.clear();
-    this.cursor = undefined;
-  }
-  async pending() {
-    return [...this.queue];
-  }
-  async enqueue(mutation: PushMutation) {
-    this.queue.push(mutation);
-  }
-  async remove(mutationIds: string[]) {
-    const done = new Set(mutationIds);
-    this.queue = this.queue.filter((mutation) => !done.has(mutation.mutationId));
-  }
-
-  /** The live rows of one kind. */
-  list<E extends SyncEntity>(entity: E): Extract<StoredRow, { entity: E }>["data"][] {
-    return [...this.rows.values()].filter((row) => row.entity === entity).map((row) => row.data) as never;
-  }
+  throw new InvalidMutationError(mutation, fieldErrors, formErrors);
 }
 
 export interface SyncEngineOptions {
   client: ApiClient;
+  /** Default: in memory (nothing survives a restart). */
   store?: SyncStore;
   /** Rows per pull page. */
   pageSize?: number;
-  /** After each pull that changed something. */
-  onChange?: (changes: SyncChange[]) => void;
-  /** Answers to pushed writes (conflicts carry the server's current row in `error.details.current`). */
+  /** After every change of the view (pull, write, push answer, rollback): read `engine.view` again. */
+  onChange?: (change: ViewChange) => void;
+  /** Answers to pushed writes, as the server gave them. */
   onPushResults?: (results: PushResult[]) => void;
+  /** A write the server refused (`rejected`) or could not apply (`conflict`): rolled back, kept in `rejected()`. */
+  onRejected?: (entry: RejectedMutation) => void;
   onError?: (error: unknown) => void;
   /** Each revision the live subscription announces (one on every (re)connect, then one per new write). */
   onRevision?: (revision: number) => void;
   /** Waits between reconnection attempts of the live subscription. */
   retryDelayMs?: (attempt: number) => number;
+  /** Epoch milliseconds (tests); the time of a write, shown on the rows it changes until confirmed. */
+  now?: () => number;
 }
 
 export class SyncEngine {
   readonly store: SyncStore;
+  /** The rows as the app should show them: the server's, with the writes not yet confirmed on top. */
+  readonly view: LocalView;
   private readonly client: ApiClient;
+  private readonly now: () => number;
+  // The in-memory mirror of the store, loaded once.
+  private loaded: Promise<void> | undefined;
+  private readonly confirmed = new Map<string, StoredRow>();
+  private cursor: number | undefined;
+  private queue: QueuedMutation[] = [];
+  private refused: RejectedMutation[] = [];
+  /** By mutationId, in the order written: queued writes, and applied ones until a pull reaches them. */
+  private readonly overlays = new Map<string, Overlay>();
+
   private subscription: { unsubscribe(): void } | undefined;
   private running = false;
   private pulling: Promise<void> | undefined;
@@ -100,10 +116,13 @@ export class SyncEngine {
   constructor(private readonly options: SyncEngineOptions) {
     this.client = options.client;
     this.store = options.store ?? new MemorySyncStore();
+    this.now = options.now ?? Date.now;
+    this.view = new LocalView(() => ({ confirmed: this.confirmed, overlays: this.overlays.values() }));
   }
 
-  /** Pulls, pushes what is queued, then follows the live subscription until `stop()`. */
+  /** Loads the store, follows the live subscription, pushes what is queued, then pulls; runs until `stop()`. */
   async start(): Promise<void> {
+    await this.load();
     this.running = true;
     this.subscribe();
     await this.flush();
@@ -117,22 +136,80 @@ export class SyncEngine {
     this.subscription = undefined;
   }
 
-  /** Queues a write (with a client-chosen id for creates) and pushes it when the server is reachable. */
-  async write(mutation: PushMutation): Promise<void> {
-    await this.store.enqueue(mutation);
-    await this.flush().catch((error: unknown) => this.options.onError?.(error));
+  /** Reads the store into memory (once; `start` does it). */
+  load(): Promise<void> {
+    this.loaded ??= (async () => {
+      const state = await this.store.load();
+      for (const row of state.rows) this.confirmed.set(rowKey(row), row);
+      this.cursor = state.cursor;
+      this.queue = [...state.pending];
+      this.refused = [...state.rejected];
+      const at = new Date(this.now());
+      for (const mutation of this.queue) this.addOverlay(mutation, at);
+      this.changed({ cause: "load" });
+    })();
+    return this.loaded;
   }
 
-  /** Pushes the queued writes, in order; on a network failure they stay queued for the next try. */
+  /**
+   * Validates a write, queues it (durably) and shows it in the view at once; it is pushed when the server is
+   * reachable. Returns its mutationId. Throws InvalidMutationError, queueing nothing, if it could never apply.
+   */
+  async write(mutation: WriteMutation): Promise<string> {
+    const queued = { ...mutation, mutationId: mutation.mutationId ?? crypto.randomUUID() };
+    const parsed = validateMutation(queued);
+    await this.load();
+    await this.store.enqueue(queued);
+    this.queue.push(queued);
+    this.overlays.set(queued.mutationId, { mutation: parsed, at: new Date(this.now()) });
+    this.changed({ cause: "write", mutationId: queued.mutationId });
+    if (this.running) this.flush().catch((error: unknown) => this.options.onError?.(error));
+    return queued.mutationId;
+  }
+
+  /** The writes not yet answered by the server, oldest first. */
+  pending(): readonly QueuedMutation[] {
+    return this.queue;
+  }
+
+  /** The writes the server refused or could not apply, oldest first, until discarded or retried. */
+  rejected(): readonly RejectedMutation[] {
+    return this.refused;
+  }
+
+  /** Forgets refused writes (the app has shown or resolved them). */
+  async discardRejected(mutationIds: string[]): Promise<void> {
+    await this.load();
+    await this.store.forgetRejected(mutationIds);
+    const gone = new Set(mutationIds);
+    this.refused = this.refused.filter((entry) => !gone.has(entry.mutation.mutationId));
+  }
+
+  /**
+   * Queues a refused write again, with `input` if given (e.g. a fresh `baseRev` after a conflict), under a new
+   * mutationId (the server answers a known id with its first answer). Returns the new id.
+   */
+  async retryRejected(mutationId: string, input?: QueuedMutation["input"]): Promise<string> {
+    await this.load();
+    const entry = this.refused.find((candidate) => candidate.mutation.mutationId === mutationId);
+    if (!entry) throw new Error(`No rejected mutation ${mutationId}`);
+    const { op, input: previous } = entry.mutation;
+    // Queued before the old entry goes: a crash in between leaves both, never neither.
+    const id = await this.write({ op, input: input ?? previous } as WriteMutation);
+    await this.discardRejected([mutationId]);
+    return id;
+  }
+
+  /** Pushes the queued writes, in order; on a transport failure they stay queued for the next try. */
   flush(): Promise<void> {
     this.pushing ??= (async () => {
       try {
+        await this.load();
         for (;;) {
-          const queued = (await this.store.pending()).slice(0, 100);
-          if (queued.length === 0) return;
-          const { results } = await this.client.sync.push.mutate({ mutations: queued });
-          await this.store.remove(results.map((result) => result.mutationId));
-          this.options.onPushResults?.(results);
+          const batch = this.queue.slice(0, MAX_PUSH_MUTATIONS);
+          if (batch.length === 0) return;
+          const { results } = await this.client.sync.push.mutate({ mutations: batch });
+          if ((await this.settle(batch, results)) === 0) return;
         }
       } finally {
         this.pushing = undefined;
@@ -141,7 +218,37 @@ export class SyncEngine {
     return this.pushing;
   }
 
-  /** Pulls every change past the stored cursor; concurrent calls share one run (and one more if asked). */
+  /** Records the server's answers; returns how many of the batch were answered. */
+  private async settle(batch: QueuedMutation[], results: PushResult[]): Promise<number> {
+    const sent = new Map(batch.map((mutation) => [mutation.mutationId, mutation]));
+    const answered: string[] = [];
+    const refused: RejectedMutation[] = [];
+    const at = this.now();
+    for (const result of results) {
+      const mutation = sent.get(result.mutationId);
+      if (!mutation) continue;
+      answered.push(result.mutationId);
+      if (result.status !== "applied") refused.push({ mutation, result, at });
+    }
+    await this.store.settle(answered, refused);
+
+    const done = new Set(answered);
+    this.queue = this.queue.filter((mutation) => !done.has(mutation.mutationId));
+    this.refused.push(...refused);
+    for (const result of results) {
+      const overlay = this.overlays.get(result.mutationId);
+      if (!overlay || !done.has(result.mutationId)) continue;
+      if (result.status !== "applied") this.overlays.delete(result.mutationId);
+      else Object.assign(overlay, { appliedRev: result.rev, number: result.number });
+    }
+    this.dropConfirmedOverlays();
+    this.changed({ cause: "push", results, rejected: refused });
+    this.options.onPushResults?.(results);
+    for (const entry of refused) this.options.onRejected?.(entry);
+    return answered.length;
+  }
+
+  /** Pulls every change past the cursor; concurrent calls share one run (and one more if asked). */
   pull(): Promise<void> {
     if (this.pulling) {
       this.pullAgain = true;
@@ -149,6 +256,7 @@ export class SyncEngine {
     }
     this.pulling = (async () => {
       try {
+        await this.load();
         do {
           this.pullAgain = false;
           await this.pullAll();
@@ -161,7 +269,7 @@ export class SyncEngine {
   }
 
   private async pullAll(): Promise<void> {
-    let since = await this.store.getCursor();
+    let since = this.cursor;
     let snapshot = since === undefined;
     for (;;) {
       let page: RouterOutputs["sync"]["pull"];
@@ -175,15 +283,43 @@ export class SyncEngine {
         if (!isResetRequired(error)) throw error;
         // Deletes this device never saw were pruned: start over from a snapshot.
         await this.store.reset();
+        this.confirmed.clear();
+        this.cursor = undefined;
+        this.changed({ cause: "reset" });
         since = undefined;
         snapshot = true;
         continue;
       }
       await this.store.apply(page.changes, page.cursor);
-      if (page.changes.length > 0) this.options.onChange?.(page.changes);
+      applyChanges(this.confirmed, page.changes);
+      this.cursor = page.cursor;
+      const overlaysBefore = this.overlays.size;
+      this.dropConfirmedOverlays();
+      if (page.changes.length > 0 || this.overlays.size !== overlaysBefore) {
+        this.changed({ cause: "pull", changes: page.changes });
+      }
       since = page.cursor;
       if (!page.hasMore) return;
     }
+  }
+
+  /** Applied writes a pull has reached are in the confirmed rows now: their overlay goes. */
+  private dropConfirmedOverlays(): void {
+    const cursor = this.cursor ?? -1;
+    for (const [mutationId, overlay] of this.overlays) {
+      if (overlay.appliedRev !== undefined && overlay.appliedRev <= cursor) this.overlays.delete(mutationId);
+    }
+  }
+
+  /** A queued write loaded from the store; one that no longer validates shows nothing (the server will say why). */
+  private addOverlay(mutation: QueuedMutation, at: Date): void {
+    const parsed = zPushMutation.safeParse(mutation);
+    if (parsed.success) this.overlays.set(mutation.mutationId, { mutation: parsed.data, at });
+  }
+
+  private changed(change: ViewChange): void {
+    this.view.invalidate();
+    this.options.onChange?.(change);
   }
 
   private subscribe(): void {
