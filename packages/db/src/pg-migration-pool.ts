@@ -13,21 +13,23 @@ function relabelCharColumns<T>(result: T): T {
   return result;
 }
 
+type AnyQuery = (this: unknown, ...args: unknown[]) => unknown;
+
+/** A pg client whose results report "char" columns as text; everything else passes through unchanged. */
 class CatalogReadingClient extends pg.Client {
-  constructor(config?: string | pg.ClientConfig) {
-    super(config);
-    const query = this.query.bind(this) as (...args: unknown[]) => unknown;
-    (this as { query: unknown }).query = (...args: unknown[]) => {
-      // pg.Pool calls the callback form, a checked-out client the promise form.
-      const last = args.at(-1);
-      if (typeof last === "function") {
-        const callback = last as (error: unknown, result: unknown) => void;
-        args[args.length - 1] = (error: unknown, result: unknown) =>
-          callback(error, result && relabelCharColumns(result));
-      }
-      const pending = query(...args);
-      return pending instanceof Promise ? pending.then(relabelCharColumns) : pending;
-    };
+  // pg's overloads (text, config, submittable; promise or callback) cannot be restated one by one: this
+  // override takes each form as it comes and relabels the result it yields, however it is delivered.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one signature for pg.Client's overload set
+  override query(...args: unknown[]): any {
+    // pg.Pool calls the callback form, a checked-out client the promise form.
+    const last = args.at(-1);
+    if (typeof last === "function") {
+      const callback = last as (error: unknown, result: unknown) => void;
+      args[args.length - 1] = (error: unknown, result: unknown) =>
+        callback(error, result && relabelCharColumns(result));
+    }
+    const pending = (super.query as AnyQuery).apply(this, args);
+    return pending instanceof Promise ? pending.then(relabelCharColumns) : pending;
   }
 }
 

@@ -7,7 +7,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { afterEach, expect, it } from "vitest";
 
 import { createDb, migrate, wrapPglite, type Database } from "../src/index.ts";
-import { migrationsDir, readSchema } from "../src/schema-engine.ts";
+import { migrationsDir } from "../src/schema-engine.ts";
 import { createEmptyPostgresDb, testDatabaseUrl } from "../src/testing.ts";
 
 const THEME_MIGRATION = "20261127073352_theme_enum";
@@ -30,18 +30,15 @@ async function emptyDatabase(): Promise<Database> {
   return db;
 }
 
-/** The migrations and schema as they were just before the theme migration. */
-function before(): { migrationsDir: string; schema: string } {
+/** The migrations as they were just before the theme migration (the schema check is for the latest). */
+function before(): { migrationsDir: string; schema: false } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pb-migrations-"));
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   for (const entry of fs.readdirSync(migrationsDir)) {
     if (entry >= THEME_MIGRATION) continue;
     fs.cpSync(path.join(migrationsDir, entry), path.join(dir, entry), { recursive: true });
   }
-  const schema = readSchema()
-    .replace(/ {2}theme +Theme +@default\(light\)/, '  theme        String    @default("light")')
-    .replace(/enum Theme \{[^}]*\}\n\n/, "");
-  return { migrationsDir: dir, schema };
+  return { migrationsDir: dir, schema: false };
 }
 
 it("keeps every user's theme", async () => {
@@ -62,7 +59,8 @@ it("keeps every user's theme", async () => {
     );
   }
 
-  expect((await migrate(db)).applied).toEqual([THEME_MIGRATION]);
+  const later = fs.readdirSync(migrationsDir).filter((entry) => entry >= THEME_MIGRATION && entry.match(/^\d/));
+  expect((await migrate(db)).applied).toEqual(later);
   const rows = await db.prisma.userSettings.findMany({ select: { theme: true, user: { select: { username: true } } } });
   expect(Object.fromEntries(rows.map((row) => [row.user.username, row.theme]))).toEqual({
     dark: "dark",
