@@ -28,13 +28,20 @@ export const SETTINGS_DATA_MAX_BYTES = 64 * 1024;
 export const SETTINGS_DATA_MAX_DEPTH = 10;
 
 /**
- * Free-form app settings (the app's `model-settings` and friends). A provider API key would sit in the
- * database in plain text, readable by anyone with a backup, so a non-empty one is refused, naming where.
+ * Free-form app settings (the app's `model-settings` and friends) as stored: a JSON object of at most
+ * 64 KB and 10 levels. What an update sends is a merge patch of it, and the merged result must fit too.
  */
-export const zSettingsData = zJsonObject({
+export const zSettingsDocument = zJsonObject({
   maxBytes: SETTINGS_DATA_MAX_BYTES,
   maxDepth: SETTINGS_DATA_MAX_DEPTH,
-}).superRefine((value, ctx) => {
+});
+
+/**
+ * `settingsData` as sent: an RFC 7396 JSON merge patch of the stored object (settings/merge-patch.ts). A
+ * provider API key would sit in the database in plain text, readable by anyone with a backup, so a
+ * non-empty one is refused, naming where (`null` and `""` are fine: they delete or blank it).
+ */
+export const zSettingsData = zSettingsDocument.superRefine((value, ctx) => {
   for (const path of blankSecrets(value).found) {
     ctx.addIssue({
       code: "custom",
@@ -47,12 +54,22 @@ export const zSettingsData = zJsonObject({
 
 export const zGetSettingsInput = z.void();
 
+/**
+ * A partial update: the columns present are set; `settingsData` is merged into the stored object (keys
+ * present are set, objects merge recursively, `null` deletes, arrays are replaced whole, absent keys stay).
+ * With `baseRev` (the settings' `rev` the device last saw) it conflicts only if a path it touches — a
+ * column, or a leaf of the patch such as `/settingsData/model-settings/state/activeModel` — changed since.
+ */
 export const zUpdateSettingsInput = z
   .object({
     theme: zTheme.optional(),
     language: zLanguage.optional(),
     defaultModel: z.string().trim().max(200).nullable().optional(),
-    settingsData: zSettingsData.optional(),
+    settingsData: zSettingsData
+      .describe(
+        "An RFC 7396 JSON merge patch of the stored settingsData: keys present are set (objects merge recursively), null deletes, arrays are replaced whole, absent keys are kept",
+      )
+      .optional(),
     baseRev: zBaseRev.optional(),
   })
   .strict();

@@ -1,9 +1,9 @@
-import type { Prisma } from "@prompt-booster/db";
-
-import { staleRevision } from "../lib/errors.ts";
+import { AppError, staleRevision } from "../lib/errors.ts";
 import { settingsSelect, toSettings } from "../lib/rows.ts";
 import type { ServiceDeps } from "../lib/service.ts";
 import { userWrite, type Tx } from "../lib/write.ts";
+import { conflictsWith, readFieldRevs } from "./field-revs.ts";
+import { DEFAULT_SETTINGS, mergeSettings, settingsWrite, touchedPointers } from "./merge.ts";
 import type { Settings, UpdateSettingsInput } from "./schemas.ts";
 
 /** The user's settings; made with defaults if registration did not (e.g. a user from before settings existed). */
@@ -13,26 +13,35 @@ export async function getSettings(deps: ServiceDeps, userId: string): Promise<Se
   return userWrite(deps, userId, async (tx, rev) => toSettings(await ensureSettings(tx, userId, rev)));
 }
 
-/** A partial update. With `baseRev`, the write happens only if nobody wrote since: else CONFLICT with the current settings. */
+/**
+ * A partial update; `settingsData` is a merge patch (see zUpdateSettingsInput). With `baseRev`, CONFLICT
+ * with the current settings when a path it touches changed after that revision (or the revision is older
+ * than the per-path record reaches, or newer than the row): other paths may have changed meanwhile.
+ */
 export async function updateSettings(deps: ServiceDeps, userId: string, input: UpdateSettingsInput): Promise<Settings> {
-  const { baseRev, settingsData, ...fields } = input;
+  const { baseRev, ...patch } = input;
   return userWrite(deps, userId, async (tx, rev) => {
     // Under the user's row lock (taken by userWrite), so nobody can write between this read and the update.
     const current = await ensureSettings(tx, userId, rev);
     const createdNow = current.rev === rev;
-    if (baseRev !== undefined && baseRev !== current.rev && !createdNow) {
-      throw staleRevision("The settings were", baseRev, toSettings(current));
+    if (baseRev !== undefined && !createdNow) {
+      const fieldRevs = readFieldRevs(current.fieldRevs, current.fieldRevsFloor);
+      if (baseRev > current.rev || conflictsWith(fieldRevs, baseRev, touchedPointers(patch))) {
+        throw staleRevision("The settings were", baseRev, toSettings(current));
+      }
     }
+    const merge = mergeSettings(current, patch);
+    if (!merge.ok) throw new AppError("BAD_REQUEST", `settingsData: ${merge.problem}`);
     const row = await tx.userSettings.update({
       where: { userId },
-      data: { ...fields, ...(settingsData ? { settingsData: settingsData as Prisma.InputJsonObject } : {}), rev },
+      data: settingsWrite(current, merge, rev),
       select: settingsSelect,
     });
     return toSettings(row);
   });
 }
 
-const liveSelect = { ...settingsSelect, deletedAt: true } as const;
+const liveSelect = { ...settingsSelect, deletedAt: true, fieldRevs: true, fieldRevsFloor: true } as const;
 
 /** The settings row, created (or revived) with defaults at `rev` when missing. */
 async function ensureSettings(tx: Tx, userId: string, rev: number) {
@@ -41,7 +50,7 @@ async function ensureSettings(tx: Tx, userId: string, rev: number) {
   return tx.userSettings.upsert({
     where: { userId },
     create: { userId, rev },
-    update: { theme: "light", language: "en", defaultModel: null, settingsData: {}, deletedAt: null, rev },
+    update: { ...DEFAULT_SETTINGS, deletedAt: null, rev },
     select: liveSelect,
   });
 }
