@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
-import { listProcedures } from "@prompt-booster/api";
+import { listProcedures, type ApiContext } from "@prompt-booster/api";
 import type { Database } from "@prompt-booster/db";
 
 import type { EventStreams } from "./event-streams.ts";
@@ -17,6 +17,10 @@ const PREFIX = "prompt_booster_";
 // Label values come only from this set, the route table and the status codes, never from what a client
 // writes in a URL: a client inventing procedure names must not grow the metrics without bound.
 const knownProcedures = new Set(listProcedures().map((procedure) => procedure.path));
+
+/** A sync.push result's status, as the API's context hands the results over. */
+type PushStatus = Parameters<NonNullable<ApiContext["countPushResults"]>>[0][number]["status"];
+const PUSH_STATUSES = ["applied", "conflict", "rejected"] as const satisfies readonly PushStatus[];
 
 type PoolStats = ReturnType<NonNullable<Database["poolStats"]>>;
 
@@ -45,10 +49,12 @@ export function createMetrics({ db, eventStreams }: MetricsSources) {
   });
   const pushedMutations = new Counter({
     name: `${PREFIX}sync_push_mutations_total`,
-    help: "Mutations of sync.push by result: applied (now or before: a replay), conflict, error",
+    help: "Mutations of sync.push by result: applied, conflict, rejected (a replay counts as the result it repeats)",
     labelNames: ["status"] as const,
     registers: [registry],
   });
+  // Every label from the start: a rate over a series that appears on its first increment misses that one.
+  for (const status of PUSH_STATUSES) pushedMutations.inc({ status }, 0);
   const changeEventsDelivered = new Counter({
     name: `${PREFIX}change_events_delivered_total`,
     help: "Change events handed to an open event stream of this process",
@@ -89,7 +95,7 @@ export function createMetrics({ db, eventStreams }: MetricsSources) {
     /** For the change-events fan-out (createDatabaseChangeEvents' `onDelivered`). */
     countChangeEventDelivered: () => changeEventsDelivered.inc(),
     /** For the API's context (`countPushResults`). */
-    countPushResults: (results: readonly { status: string }[]) => {
+    countPushResults: (results: readonly { status: PushStatus }[]) => {
       for (const { status } of results) pushedMutations.inc({ status });
     },
     /** `routed`: the request as Fastify routed it; absent when the router refused it (a malformed path). */

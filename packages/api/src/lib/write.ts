@@ -7,6 +7,12 @@ export type Tx = Prisma.TransactionClient;
 export interface WriteDeps {
   db: PrismaClient;
   events: ChangeEvents;
+  /**
+   * Run inside the write's transaction, after its work, with the revision taken and the work's result: lets
+   * a caller above the services (sync.push's ledger) commit a row of its own with the change, or make the
+   * change fail. Services pass their deps on untouched and never set it, so they stay unaware of sync.
+   */
+  record?: ((tx: Tx, rev: number, result: unknown) => Promise<void>) | undefined;
 }
 
 /**
@@ -40,7 +46,8 @@ export async function lockUserRevision(tx: Tx, userId: string): Promise<number> 
 
 /**
  * One write of a user's synced data: a transaction that takes the next revision first (under the
- * user's row lock), then runs `work`; after commit, the user's devices hear of the new revision.
+ * user's row lock), then runs `work`, then `deps.record` if set; after commit, the user's devices hear of
+ * the new revision.
  */
 export async function userWrite<T>(
   deps: WriteDeps,
@@ -49,7 +56,9 @@ export async function userWrite<T>(
 ): Promise<T> {
   const { result, revision } = await deps.db.$transaction(async (tx) => {
     const revision = await takeRevisions(tx, userId);
-    return { result: await work(tx, revision), revision };
+    const result = await work(tx, revision);
+    await deps.record?.(tx, revision, result);
+    return { result, revision };
   });
   // Not awaited: the answer need not wait for other processes to hear (publish never rejects).
   void deps.events.publish({ userId, revision });

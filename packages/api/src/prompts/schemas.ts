@@ -7,6 +7,8 @@ export const GROUP_STATUSES = ["idle", "enhancing", "iterating", "completed", "e
 export const VERSION_STATUSES = ["pending", "completed", "error"] as const;
 export const zGroupStatus = z.enum(GROUP_STATUSES);
 export const zVersionStatus = z.enum(VERSION_STATUSES);
+export type GroupStatus = z.infer<typeof zGroupStatus>;
+export type VersionStatus = z.infer<typeof zVersionStatus>;
 
 /** The app sets no limit and users paste whole documents; import and the direct API take the same. */
 export const PROMPT_MAX = 200_000;
@@ -24,6 +26,19 @@ const zModelId = z.string().trim().min(1).max(MODEL_FIELD_MAX);
 /** "" for a hand edit, as the app stores it. */
 const zModelName = z.string().trim().max(MODEL_FIELD_MAX);
 
+/**
+ * A time the device recorded (a prompt written offline keeps when it was written): a Date over tRPC
+ * (superjson), an ISO 8601 string with its offset over REST or from a device's stored queue. The server
+ * keeps it unless it is more than MAX_DEVICE_TIME_AHEAD_MS ahead of the server's clock (see write.ts).
+ */
+export const zDeviceTime = z
+  .union([z.date(), z.iso.datetime({ offset: true }).transform((value) => new Date(value))])
+  .refine((date) => date.getUTCFullYear() >= 1970 && date.getUTCFullYear() <= 9999, "is out of range")
+  .meta({ type: "string", format: "date-time", description: "An ISO 8601 time with its offset" });
+
+/** A device time further ahead than this (a wrong clock) is replaced by the server's time. */
+export const MAX_DEVICE_TIME_AHEAD_MS = 5 * 60_000;
+
 /** What every new version states, whether it starts a group or is added to one. */
 const versionFields = {
   /** The version's own id, when the client chooses it. */
@@ -34,6 +49,8 @@ const versionFields = {
   provider: zModelId,
   modelName: zModelName,
   status: zVersionStatus.optional(),
+  /** When the device made the version; the server's time if left out. The version's createdAt follows it. */
+  timestamp: zDeviceTime.optional(),
 };
 
 export const zFirstVersionInput = z
@@ -46,6 +63,8 @@ export const zCreatePromptInput = z
     originalPrompt: zOriginalPrompt,
     /** Defaults from the first version: pending → enhancing, completed → completed, error → error. */
     status: zGroupStatus.optional(),
+    /** When the device started the group; defaults to the first version's timestamp, else the server's time. */
+    createdAt: zDeviceTime.optional(),
     firstVersion: zFirstVersionInput,
   })
   .strict();

@@ -1,23 +1,62 @@
 // Writing prompt history. Each write is one userWrite: a transaction holding the user's row lock, so one
 // user's writes (and so version numbers within a group) are serialised; (groupId, number) is unique as well.
+//
+// A group's status follows its latest version: when a version is added, or the latest version's status
+// changes, the group becomes pending → `enhancing` (version 1) or `iterating` (a later one), completed →
+// `completed`, error → `error`, in the same transaction and at the same revision as the version. So the
+// app's enhance flow (create with a pending first version, then complete it) ends with a completed group.
+// A status given explicitly at create is kept until then; `idle` is never derived.
+//
+// Device times: a prompt written offline keeps when it was written (the group's createdAt, a version's
+// timestamp; a version's createdAt follows its timestamp), unless the time is more than
+// MAX_DEVICE_TIME_AHEAD_MS ahead of the server's clock (a wrong device clock): then the server's time is
+// used, and the write says which input fields it replaced (`adjusted`, reported by sync.push).
 import { AppError, idTaken, notFound } from "../lib/errors.ts";
 import { jsonEqual } from "../lib/json.ts";
 import { groupSelect, toGroup, toVersion, versionSelect, type VersionRow } from "../lib/rows.ts";
 import type { Deleted } from "../lib/schemas.ts";
 import { isUniqueViolation } from "../lib/db-errors.ts";
+import type { Clock } from "../lib/clock.ts";
 import type { ServiceDeps } from "../lib/service.ts";
 import { userWrite, type Tx } from "../lib/write.ts";
 import { loadPrompt, ownGroup } from "./read.ts";
-import type {
-  AddVersionInput,
-  CreatePromptInput,
-  GroupWithVersions,
-  PromptIdInput,
-  UpdateVersionInput,
-  Version,
+import {
+  MAX_DEVICE_TIME_AHEAD_MS,
+  type AddVersionInput,
+  type CreatePromptInput,
+  type GroupStatus,
+  type GroupWithVersions,
+  type PromptIdInput,
+  type UpdateVersionInput,
+  type Version,
+  type VersionStatus,
 } from "./schemas.ts";
 
-const GROUP_STATUS_OF_VERSION = { pending: "enhancing", completed: "completed", error: "error" } as const;
+/** A write's answer, and the input fields (dotted paths) of device times it replaced with the server's. */
+export interface Written<T> {
+  value: T;
+  adjusted: string[];
+}
+
+/** The group's status when version `number` is its latest and has `status` (see the file header). */
+export function groupStatusOf(status: VersionStatus, number: number): GroupStatus {
+  if (status === "pending") return number === 1 ? "enhancing" : "iterating";
+  return status;
+}
+
+/** Device times as kept: each one too far ahead becomes the server's now, its path noted in `adjusted`. */
+function deviceTimes<K extends string>(clock: Clock, times: Record<K, Date | undefined>) {
+  const now = clock.now();
+  const adjusted: string[] = [];
+  const kept = {} as Record<K, Date | undefined>;
+  for (const path of Object.keys(times) as K[]) {
+    const time = times[path];
+    const tooFar = time !== undefined && time.getTime() - now.getTime() > MAX_DEVICE_TIME_AHEAD_MS;
+    if (tooFar) adjusted.push(path);
+    kept[path] = tooFar ? now : time;
+  }
+  return { kept, adjusted };
+}
 
 /** A group and its version 1, in one transaction. Idempotent for a client-chosen group id. */
 export async function createPrompt(
@@ -25,11 +64,27 @@ export async function createPrompt(
   userId: string,
   input: CreatePromptInput,
 ): Promise<GroupWithVersions> {
+  return (await writePrompt(deps, userId, input)).value;
+}
+
+/** createPrompt, also saying which device times it replaced (for sync.push). */
+export async function writePrompt(
+  deps: ServiceDeps,
+  userId: string,
+  input: CreatePromptInput,
+): Promise<Written<GroupWithVersions>> {
   const { firstVersion } = input;
   const versionStatus = firstVersion.status ?? "completed";
+  const { kept, adjusted } = deviceTimes(deps.clock, {
+    createdAt: input.createdAt,
+    "firstVersion.timestamp": firstVersion.timestamp,
+  });
+  // Either time stands for the other when only one is sent; neither: the database's now, for both.
+  const createdAt = kept.createdAt ?? kept["firstVersion.timestamp"];
+  const timestamp = kept["firstVersion.timestamp"] ?? createdAt;
   const group = {
     originalPrompt: input.originalPrompt,
-    status: input.status ?? GROUP_STATUS_OF_VERSION[versionStatus],
+    status: input.status ?? groupStatusOf(versionStatus, 1),
   };
   const version = {
     number: 1,
@@ -45,23 +100,24 @@ export async function createPrompt(
     tags: firstVersion.tags ?? [],
   };
   const groupId = input.id;
+  // A repeated create answers the group as it was made (its times included): nothing was adjusted now.
   if (groupId && (await isSamePrompt(deps.db, userId, groupId, group, { ...version, id: firstVersion.id }))) {
-    return loadPrompt(deps.db, userId, groupId);
+    return { value: await loadPrompt(deps.db, userId, groupId), adjusted: [] };
   }
   try {
     return await userWrite(deps, userId, async (tx, rev) => {
       if (groupId && (await isSamePrompt(tx, userId, groupId, group, { ...version, id: firstVersion.id }))) {
-        return loadPrompt(tx, userId, groupId);
+        return { value: await loadPrompt(tx, userId, groupId), adjusted: [] };
       }
       const created = await tx.promptGroup.create({
-        data: { ...group, id: groupId, userId, currentVersionNumber: 1, rev },
+        data: { ...group, id: groupId, userId, currentVersionNumber: 1, rev, createdAt },
         select: groupSelect,
       });
       const first = await tx.promptVersion.create({
-        data: { ...version, id: firstVersion.id, groupId: created.id, userId, rev },
+        data: { ...version, id: firstVersion.id, groupId: created.id, userId, rev, timestamp, createdAt: timestamp },
         select: versionSelect,
       });
-      return { ...toGroup(created), versions: [toVersion(first)] };
+      return { value: { ...toGroup(created), versions: [toVersion(first)] }, adjusted };
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw idTaken("prompt");
@@ -71,17 +127,20 @@ export async function createPrompt(
 
 type VersionFields = Omit<VersionRow, "id" | "groupId" | "timestamp" | "rev" | "createdAt" | "updatedAt">;
 
-/** Whether `id` already holds this very prompt (a retried create); CONFLICT if it holds anything else. */
+/**
+ * Whether `id` already holds this very prompt (a retried create); CONFLICT if it holds anything else. The
+ * group's status is not compared: it follows the versions since (see the file header), and times neither.
+ */
 async function isSamePrompt(
   db: Tx,
   userId: string,
   id: string,
-  group: { originalPrompt: string; status: string },
+  group: { originalPrompt: string },
   version: VersionFields & { id: string | undefined },
 ): Promise<boolean> {
   const existing = await db.promptGroup.findUnique({
     where: { id },
-    select: { userId: true, deletedAt: true, originalPrompt: true, status: true },
+    select: { userId: true, deletedAt: true, originalPrompt: true },
   });
   if (!existing) return false;
   if (existing.userId !== userId) throw idTaken("prompt");
@@ -92,7 +151,6 @@ async function isSamePrompt(
   });
   const same =
     existing.originalPrompt === group.originalPrompt &&
-    existing.status === group.status &&
     first !== null &&
     (version.id === undefined || first.id === version.id) &&
     sameVersionContent(first, version);
@@ -111,7 +169,20 @@ function sameVersionContent(row: VersionRow, wanted: Partial<VersionFields>): bo
  * user's row lock, so each sees the number the previous one wrote: no duplicate, no lost version.
  */
 export async function addVersion(deps: ServiceDeps, userId: string, input: AddVersionInput): Promise<Version> {
-  const { groupId, id, ...fields } = input;
+  return (await writeVersion(deps, userId, input)).value;
+}
+
+/** addVersion, also saying which device times it replaced (for sync.push). */
+export async function writeVersion(
+  deps: ServiceDeps,
+  userId: string,
+  input: AddVersionInput,
+): Promise<Written<Version>> {
+  const { groupId, id, timestamp: sentTimestamp, ...fields } = input;
+  const {
+    kept: { timestamp },
+    adjusted,
+  } = deviceTimes(deps.clock, { timestamp: sentTimestamp });
   try {
     return await userWrite(deps, userId, async (tx, rev) => {
       const group = await ownGroup(tx, userId, groupId);
@@ -135,16 +206,19 @@ export async function addVersion(deps: ServiceDeps, userId: string, input: AddVe
           if (owner !== userId || row.groupId !== groupId || !sameVersionContent(row, wanted)) {
             throw new AppError("CONFLICT", "A different version already has this id");
           }
-          return toVersion(row);
+          return { value: toVersion(row), adjusted: [] };
         }
       }
       const number = group.currentVersionNumber + 1;
       const version = await tx.promptVersion.create({
-        data: { ...wanted, id, groupId, userId, number, rev },
+        data: { ...wanted, id, groupId, userId, number, rev, timestamp, createdAt: timestamp },
         select: versionSelect,
       });
-      await tx.promptGroup.update({ where: { id: groupId }, data: { currentVersionNumber: number, rev } });
-      return toVersion(version);
+      await tx.promptGroup.update({
+        where: { id: groupId },
+        data: { currentVersionNumber: number, status: groupStatusOf(wanted.status, number), rev },
+      });
+      return { value: toVersion(version), adjusted };
     });
   } catch (error) {
     if (isUniqueViolation(error)) {
@@ -154,13 +228,23 @@ export async function addVersion(deps: ServiceDeps, userId: string, input: AddVe
   }
 }
 
-/** Changes a version's result or marks: favourite, tags, status (a pending version is completed this way). */
+/**
+ * Changes a version's result or marks: favourite, tags, status (a pending version is completed this way).
+ * A new status of the group's latest version becomes the group's too.
+ */
 export async function updateVersion(deps: ServiceDeps, userId: string, input: UpdateVersionInput): Promise<Version> {
   const { id, ...fields } = input;
   return userWrite(deps, userId, async (tx, rev) => {
-    const found = await tx.promptVersion.findFirst({ where: { id, userId, deletedAt: null }, select: { id: true } });
+    const found = await tx.promptVersion.findFirst({
+      where: { id, userId, deletedAt: null },
+      select: { groupId: true, number: true, group: { select: { currentVersionNumber: true, status: true } } },
+    });
     if (!found) throw notFound("Version");
     const row = await tx.promptVersion.update({ where: { id }, data: { ...fields, rev }, select: versionSelect });
+    const groupStatus = groupStatusOf(row.status, row.number);
+    if (found.group.currentVersionNumber === found.number && fields.status && groupStatus !== found.group.status) {
+      await tx.promptGroup.update({ where: { id: found.groupId }, data: { status: groupStatus, rev } });
+    }
     return toVersion(row);
   });
 }

@@ -1,5 +1,7 @@
 // Tombstones are kept for a retention window so that devices learn of deletes; after it they are removed,
 // and each user's `syncHorizon` records the highest revision removed, so an older cursor gets "reset required".
+// sync.push's ledger (SyncMutation) is kept for the same window: a device that was away longer starts over
+// from a snapshot anyway, and its queued mutations are then new to the server.
 import type { PrismaClient } from "@prompt-booster/db";
 
 export interface PruneResult {
@@ -7,9 +9,14 @@ export interface PruneResult {
   removed: number;
   /** Users whose horizon moved. */
   users: number;
+  /** sync.push ledger rows removed (answers recorded before the cutoff). */
+  mutations: number;
 }
 
-/** Removes every tombstone deleted before `cutoff`, raising the owners' horizons in the same statement. */
+/**
+ * Removes every tombstone deleted before `cutoff`, raising the owners' horizons in the same statement, and
+ * the ledger rows of mutations answered before it.
+ */
 export async function pruneTombstones(db: PrismaClient, cutoff: Date): Promise<PruneResult> {
   // One statement, so a horizon is never behind the rows it accounts for. Versions go before their groups
   // (a group's delete would otherwise cascade to version tombstones without counting them).
@@ -32,7 +39,10 @@ export async function pruneTombstones(db: PrismaClient, cutoff: Date): Promise<P
       FROM (SELECT "userId", max(rev) AS rev FROM removed GROUP BY "userId") h
       WHERE u.id = h."userId"
       RETURNING u.id
+    ), mutations AS (
+      DELETE FROM "SyncMutation" WHERE "createdAt" < ${cutoff} RETURNING 1
     )
-    SELECT (SELECT count(*) FROM removed)::int AS removed, (SELECT count(*) FROM horizons)::int AS users`;
-  return result ?? { removed: 0, users: 0 };
+    SELECT (SELECT count(*) FROM removed)::int AS removed, (SELECT count(*) FROM horizons)::int AS users,
+      (SELECT count(*) FROM mutations)::int AS mutations`;
+  return result ?? { removed: 0, users: 0, mutations: 0 };
 }
