@@ -8,6 +8,7 @@ import { syncRouter } from "./sync/router.ts";
 import { systemRouter } from "./system/router.ts";
 import { templatesRouter } from "./templates/router.ts";
 import { createCallerFactory, router } from "./trpc.ts";
+import { vaultRouter } from "./vault/router.ts";
 
 export const appRouter = router({
   system: systemRouter,
@@ -17,6 +18,7 @@ export const appRouter = router({
   prompts: promptsRouter,
   sync: syncRouter,
   import: importRouter,
+  vault: vaultRouter,
 });
 
 export type AppRouter = typeof appRouter;
