@@ -4,9 +4,10 @@
 // batch by batch (see service.ts).
 import { createHash } from "node:crypto";
 
-import type { Prisma, Theme } from "@prompt-booster/db";
+import type { Prisma } from "@prompt-booster/db";
 
 import { normaliseTags } from "../lib/schemas.ts";
+import type { SettingsPatch } from "../settings/merge.ts";
 import { zLanguage, zSettingsData } from "../settings/schemas.ts";
 import { blankSecrets } from "../settings/secrets.ts";
 import { BUILTIN_TEMPLATE_HASHES } from "./builtin-templates.ts";
@@ -107,12 +108,8 @@ export interface TemplateItem {
 export interface SettingsItem {
   kind: "settings";
   legacyId: "settings";
-  fields: {
-    theme?: Theme;
-    language?: string;
-    defaultModel?: string | null;
-    settingsData: Prisma.InputJsonObject;
-  };
+  /** Merged into the user's settings as settings.update merges a patch, keeping other devices' keys. */
+  fields: SettingsPatch & { settingsData: Record<string, unknown> };
 }
 
 export type ImportItem = GroupItem | VersionItem | TemplateItem | SettingsItem;
@@ -327,7 +324,18 @@ function validSettings(raw: Record<string, unknown>, result: ImportOutput): Lega
   return rest.success ? rest.data : null;
 }
 
-/** The app's settings keys → the settings row; API keys are blanked (and reported). */
+/**
+ * The data with no `null` object member at any depth. A device's settings are merged into the server's as a
+ * merge patch, where `null` deletes: but a device's null (a key it never set) is no reason to delete what
+ * another device set, so an import only ever sets keys. (Arrays are values: their elements stay as they are.)
+ */
+function withoutNullMembers(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+  const members = Object.entries(value).filter(([, member]) => member !== null);
+  return Object.fromEntries(members.map(([key, member]) => [key, withoutNullMembers(member)]));
+}
+
+/** The app's settings keys → a merge patch of the settings row; API keys are blanked (and reported). */
 function settingsItem(raw: Record<string, unknown>, result: ImportOutput): SettingsItem | null {
   const settings = validSettings(raw, result);
   if (!settings) return null;
@@ -358,7 +366,7 @@ function settingsItem(raw: Record<string, unknown>, result: ImportOutput): Setti
       ...(theme !== undefined && { theme }),
       ...(language?.success && { language: language.data }),
       ...(defaultModel !== undefined && { defaultModel }),
-      settingsData: checked.data as Prisma.InputJsonObject,
+      settingsData: withoutNullMembers(checked.data) as Record<string, unknown>,
     },
   };
 }

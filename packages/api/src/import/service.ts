@@ -8,6 +8,13 @@
 import { jsonEqual } from "../lib/json.ts";
 import type { ServiceDeps } from "../lib/service.ts";
 import { lockUserRevision, takeRevisions, type Tx } from "../lib/write.ts";
+import {
+  DEFAULT_SETTINGS,
+  mergeSettings,
+  settingsWrite,
+  type SettingsMerge,
+  type StoredSettings,
+} from "../settings/merge.ts";
 import { groupColumns, insertRows, templateColumns, versionColumns } from "./insert.ts";
 import {
   importItems,
@@ -99,6 +106,13 @@ interface BatchOutcome {
 
 const DELETED = "deleted on the server since it was imported";
 
+/** The import's settings merged into the user's (see settings/merge.ts). */
+interface SettingsChange {
+  base: StoredSettings;
+  merge: Extract<SettingsMerge, { ok: true }>;
+  write: boolean;
+}
+
 /** Writes what of `batch` is missing, under the user's row lock, and tells what became of each item. */
 async function writeBatch(tx: Tx, userId: string, batch: ImportItem[]): Promise<BatchOutcome> {
   // Before reading: what this batch finds then stays true until it commits, whoever else is importing.
@@ -110,7 +124,7 @@ async function writeBatch(tx: Tx, userId: string, batch: ImportItem[]): Promise<
   const newTemplates: TemplateItem[] = [];
   /** Groups whose latest number moves up with a version added now (group id → number). */
   const raised = new Map<string, number>();
-  let newSettings: SettingsItem | null = null;
+  let newSettings: SettingsChange | null = null;
 
   const outcomes = batch.map((item): Outcome => {
     switch (item.kind) {
@@ -161,13 +175,15 @@ async function writeBatch(tx: Tx, userId: string, batch: ImportItem[]): Promise<
             };
       }
       case "settings": {
-        if (!found.settingsMatch(item)) newSettings = item;
+        const change = found.settingsChange(item);
+        if ("problem" in change) return { kind: "error", message: `cannot be stored: settingsData ${change.problem}` };
+        if (change.write) newSettings = change;
         return { kind: "imported" };
       }
     }
   });
 
-  const settings = newSettings as SettingsItem | null;
+  const settings = newSettings as SettingsChange | null;
   const count = newGroups.length + newVersions.length + raised.size + newTemplates.length + (settings ? 1 : 0);
   if (count === 0) return { revision, wrote: false, outcomes };
 
@@ -181,11 +197,11 @@ async function writeBatch(tx: Tx, userId: string, batch: ImportItem[]): Promise<
   }
   await insertRows(tx, "Template", templateColumns, withRev(newTemplates));
   if (settings) {
-    const rev = next++;
+    const data = settingsWrite(settings.base, settings.merge, next++);
     await tx.userSettings.upsert({
       where: { userId },
-      create: { userId, ...settings.fields, rev },
-      update: { ...settings.fields, deletedAt: null, rev },
+      create: { userId, ...data },
+      update: { ...data, deletedAt: null },
     });
   }
   return { revision: revision + count, wrote: true, outcomes };
@@ -236,11 +252,16 @@ async function readExisting(tx: Tx, userId: string, batch: ImportItem[]) {
     /** `groupId:number` of every version row holding a number this batch brings. */
     numbers: new Set(numberRows.map((row) => `${row.groupId}:${row.number}`)),
     templates: new Map(templateRows.map((row) => [row.id, row])),
-    settingsMatch(item: SettingsItem): boolean {
-      if (!settingsRow || settingsRow.deletedAt) return false;
-      return Object.entries(item.fields).every(([key, value]) =>
-        jsonEqual(settingsRow[key as keyof typeof settingsRow] ?? null, value ?? null),
-      );
+    /**
+     * The item merged into the settings there are (the defaults when there are none): written when it
+     * changes something or the row must be made, so importing the same settings again writes nothing.
+     */
+    settingsChange(item: SettingsItem): SettingsChange | { problem: string } {
+      const live = settingsRow && !settingsRow.deletedAt ? settingsRow : null;
+      const base = live ?? DEFAULT_SETTINGS;
+      const merge = mergeSettings(base, item.fields);
+      if (!merge.ok) return { problem: merge.problem };
+      return { base, merge, write: !live || merge.changed.length > 0 };
     },
   };
 }
