@@ -4,7 +4,7 @@ import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
 
 import { PROMPT_MAX } from "../src/prompts/schemas.ts";
 import { createCaller } from "../src/root.ts";
-import { testContext, userCaller } from "./support/context.ts";
+import { manualClock, testContext, userCaller } from "./support/context.ts";
 import { expectAppError } from "./support/errors.ts";
 
 let t: TestDb;
@@ -141,6 +141,67 @@ describe("prompt history", () => {
     expect((await caller.prompts.list({ q: "prompt 2" })).items.map((g) => g.id)).toEqual([groups[2]!.id]);
   });
 
+  it("makes the group's status follow its latest version, at the version's revision", async () => {
+    const { caller } = await userCaller(t.db);
+    // The app's enhance flow: a pending first version, completed when the model has answered.
+    const group = await caller.prompts.create({ ...create(), firstVersion: { ...firstVersion, status: "pending" } });
+    expect(group.status).toBe("enhancing");
+    const first = group.versions[0]!;
+    const completed = await caller.prompts.updateVersion({
+      id: first.id,
+      optimizedPrompt: "Done",
+      status: "completed",
+    });
+    expect(await caller.prompts.get({ id: group.id })).toMatchObject({ status: "completed", rev: completed.rev });
+
+    // An iteration: pending → iterating, then error; a new status of an older version changes nothing.
+    const v2 = await caller.prompts.addVersion({ groupId: group.id, ...iteration, status: "pending" });
+    expect(await caller.prompts.get({ id: group.id })).toMatchObject({ status: "iterating", rev: v2.rev });
+    const failed = await caller.prompts.updateVersion({ id: v2.id, status: "error" });
+    expect(await caller.prompts.get({ id: group.id })).toMatchObject({ status: "error", rev: failed.rev });
+    await caller.prompts.updateVersion({ id: first.id, status: "pending" });
+    await caller.prompts.updateVersion({ id: v2.id, favorite: true });
+    expect(await caller.prompts.get({ id: group.id })).toMatchObject({ status: "error", rev: failed.rev });
+    const v3 = await caller.prompts.addVersion({ groupId: group.id, ...iteration });
+    expect(await caller.prompts.get({ id: group.id })).toMatchObject({ status: "completed", rev: v3.rev });
+
+    // A first version that failed; an explicit status at create is kept until a version says otherwise.
+    expect(
+      (await caller.prompts.create({ ...create(), firstVersion: { ...firstVersion, status: "error" } })).status,
+    ).toBe("error");
+    const idle = await caller.prompts.create({ ...create(), status: "idle" });
+    expect(idle.status).toBe("idle");
+    await caller.prompts.updateVersion({ id: idle.versions[0]!.id, status: "completed" });
+    expect((await caller.prompts.get({ id: idle.id })).status).toBe("completed");
+  });
+
+  it("keeps the device's times, unless more than 5 minutes ahead of the server's clock", async () => {
+    const clock = manualClock(new Date("2026-03-01T09:00:00Z"));
+    const { caller } = await userCaller(t.db, { clock });
+    const written = new Date("2026-02-27T18:30:00Z");
+    const offline = await caller.prompts.create({ ...create(), createdAt: written });
+    // The first version's time defaults to the group's, and its createdAt follows its timestamp.
+    expect(offline.createdAt).toEqual(written);
+    expect(offline.versions[0]).toMatchObject({ timestamp: written, createdAt: written });
+    const later = new Date(written.getTime() + 60_000);
+    const v2 = await caller.prompts.addVersion({ groupId: offline.id, ...iteration, timestamp: later });
+    expect(v2).toMatchObject({ timestamp: later, createdAt: later });
+
+    const ahead = new Date(clock.now().getTime() + 5 * 60_000);
+    const drifting = await caller.prompts.create({ ...create(), firstVersion: { ...firstVersion, timestamp: ahead } });
+    expect(drifting).toMatchObject({ createdAt: ahead, versions: [{ timestamp: ahead, createdAt: ahead }] });
+    const future = await caller.prompts.create({
+      ...create(),
+      createdAt: new Date("2030-01-01T00:00:00Z"),
+      firstVersion: { ...firstVersion, timestamp: new Date(ahead.getTime() + 1) },
+    });
+    expect(future).toMatchObject({ createdAt: clock.now(), versions: [{ timestamp: clock.now() }] });
+
+    // Listed by when they were written: the offline prompt sorts before the others.
+    const listed = await caller.prompts.list({});
+    expect(listed.items.map((item) => item.id).at(-1)).toBe(offline.id);
+  });
+
   it("deletes a group and its versions as tombstones", async () => {
     const { caller } = await userCaller(t.db);
     const group = await caller.prompts.create(create());
@@ -254,6 +315,11 @@ describe("prompt history", () => {
       ["addVersion", "iterationDirection", { groupId: id, ...iteration, iterationDirection: "d".repeat(10_001) }],
       ["addVersion", "reasoning", { groupId: id, ...iteration, reasoning: 3 }],
       ["addVersion", "status", { groupId: id, ...iteration, status: "idle" }],
+      ["create", "createdAt", { ...create(), createdAt: "yesterday" }],
+      ["create", "createdAt", { ...create(), createdAt: "2026-01-01T00:00:00" }],
+      ["create", "firstVersion.timestamp", { originalPrompt: "p", firstVersion: { ...firstVersion, timestamp: 0 } }],
+      ["addVersion", "timestamp", { groupId: id, ...iteration, timestamp: "0000-01-01T00:00:00Z" }],
+      ["addVersion", "timestamp", { groupId: id, ...iteration, timestamp: new Date("x") }],
       ["updateVersion", "id", { id: "", favorite: true }],
       ["updateVersion", "favorite", { id, favorite: 1 }],
       ["updateVersion", "status", { id, status: "enhancing" }],

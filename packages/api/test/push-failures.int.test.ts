@@ -1,5 +1,6 @@
-// sync.push when one mutation fails: refused input writes nothing at all, and a mutation the database
-// itself refuses fails alone — its own transaction rolled back, the others applied, never a 500 for the call.
+// sync.push when one mutation fails: input the guard refuses (NUL, hostile keys) writes nothing at all, and a
+// mutation the database itself refuses fails alone — its own transaction rolled back, the others applied,
+// never a 500 for the call, and nothing recorded in the ledger, so that sending it again may apply it.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
@@ -42,11 +43,23 @@ describe("sync.push with a failing mutation", () => {
     const { caller, user } = await userCaller(t.db, { reportError: (_error, message) => reported.push(message) });
     const [before, exploding, after] = [create("before"), create("explode"), create("after")];
     const { results } = await caller.sync.push({ mutations: [before, exploding, after] });
-    expect(results.map((result) => result.status)).toEqual(["applied", "error", "applied"]);
-    expect(results[1]!.error).toMatchObject({ code: "INTERNAL_SERVER_ERROR" });
-    expect(results[1]!.error!.message).not.toMatch(/trigger|refused/);
+    expect(results.map((result) => result.status)).toEqual(["applied", "rejected", "applied"]);
+    const failed = results[1]!;
+    if (failed.status !== "rejected") throw new Error("expected a rejection");
+    expect(failed.error).toMatchObject({ code: "INTERNAL_SERVER_ERROR" });
+    expect(failed.error.message).not.toMatch(/trigger|refused/);
     expect(reported).toEqual([`sync.push: mutation ${exploding.mutationId} (template.create) failed`]);
     const names = await t.db.prisma.template.findMany({ where: { userId: user.id }, select: { name: true } });
     expect(names.map((row) => row.name).sort()).toEqual(["after", "before"]);
+
+    // Not recorded: sent again it is tried again (and fails again here), while the others answer from the ledger.
+    const ledger = await t.db.prisma.syncMutation.findMany({
+      where: { userId: user.id },
+      select: { mutationId: true },
+    });
+    expect(ledger.map((row) => row.mutationId).sort()).toEqual([before.mutationId, after.mutationId].sort());
+    const again = await caller.sync.push({ mutations: [before, exploding, after] });
+    expect(again.results).toEqual(results);
+    expect(reported).toHaveLength(2);
   });
 });

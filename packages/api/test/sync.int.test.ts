@@ -224,20 +224,16 @@ describe("sync.push", () => {
     const versionId = crypto.randomUUID();
     const batch = {
       mutations: [
-        { mutationId: "m1", op: "template.create" as const, input: { id: templateId, name: "Offline", content: "c" } },
-        { mutationId: "m2", op: "template.update" as const, input: { id: templateId, name: "Renamed", baseRev: 0 } },
-        {
-          mutationId: "m3",
-          op: "prompt.create" as const,
-          input: { id: groupId, originalPrompt: "p", firstVersion: version },
-        },
+        { mutationId: "m1", op: "template.create", input: { id: templateId, name: "Offline", content: "c" } },
+        { mutationId: "m2", op: "template.update", input: { id: templateId, name: "Renamed", baseRev: 0 } },
+        { mutationId: "m3", op: "prompt.create", input: { id: groupId, originalPrompt: "p", firstVersion: version } },
         {
           mutationId: "m4",
-          op: "prompt.addVersion" as const,
+          op: "prompt.addVersion",
           input: { id: versionId, groupId, ...version, optimizedPrompt: "v2", iterationDirection: "shorter" },
         },
-        { mutationId: "m5", op: "prompt.delete" as const, input: { id: groupId } },
-        { mutationId: "m6", op: "settings.update" as const, input: { theme: "dark" as const } },
+        { mutationId: "m5", op: "prompt.delete", input: { id: groupId } },
+        { mutationId: "m6", op: "settings.update", input: { theme: "dark" } },
       ],
     };
     const first = await caller.sync.push(batch);
@@ -250,42 +246,57 @@ describe("sync.push", () => {
       ["m5", "applied"],
       ["m6", "applied"],
     ]);
-    expect(first.results[1]!.error?.details).toMatchObject({ current: { name: "Offline" } });
+    expect(first.results[1]).toMatchObject({
+      error: { code: "CONFLICT" },
+      current: { entity: "template", id: templateId, deleted: false, data: { name: "Offline" } },
+    });
+    expect(first.results[2]).toMatchObject({ number: 1 });
+    expect(first.results[3]).toMatchObject({ number: 2 });
 
-    const again = await caller.sync.push(batch);
-    expect(again.results.map((r) => r.status)).toEqual([
-      "applied",
-      "conflict",
-      "applied",
-      "applied",
-      "applied",
-      "applied",
-    ]);
-    // The replay created nothing: one template, one group with two versions.
+    const { revision } = await t.db.prisma.user.findUniqueOrThrow({ where: { id: user.id } });
+    // The replay answers what the first push answered, and writes nothing.
+    expect(await caller.sync.push(batch)).toEqual(first);
+    expect((await t.db.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).revision).toBe(revision);
     expect(await t.db.prisma.template.count({ where: { userId: user.id } })).toBe(1);
     expect(await t.db.prisma.promptVersion.count({ where: { groupId } })).toBe(2);
-    expect(again.results[4]!.rev).toBe(first.results[4]!.rev);
 
-    // An update with the right baseRev applies, and its replay (now stale, values already there) counts as applied.
-    const rev = first.results[0]!.rev!;
+    // The device resolves the conflict with the current rev: a new mutation, applied once.
+    const rev = first.results[0]!.status === "applied" ? first.results[0]!.rev : -1;
     const update = {
       mutations: [
-        { mutationId: "u1", op: "template.update" as const, input: { id: templateId, name: "Renamed", baseRev: rev } },
+        { mutationId: "u1", op: "template.update", input: { id: templateId, name: "Renamed", baseRev: rev } },
       ],
     };
     const applied = (await caller.sync.push(update)).results[0]!;
-    expect(applied.status).toBe("applied");
-    expect((await caller.sync.push(update)).results[0]).toMatchObject({ status: "applied", rev: applied.rev });
+    expect(applied).toMatchObject({ status: "applied", rev: revision + 1 });
+    expect((await caller.sync.push(update)).results[0]).toEqual(applied);
   });
 
-  it("refuses a create without a client id, naming the field", async () => {
+  it("rejects a create without a client id by its mutationId, naming the field", async () => {
+    const { caller } = await userCaller(t.db);
+    const { results } = await caller.sync.push({
+      mutations: [{ mutationId: "x", op: "template.create", input: { name: "n", content: "c" } }],
+    });
+    expect(results).toEqual([
+      {
+        mutationId: "x",
+        status: "rejected",
+        error: {
+          code: "BAD_REQUEST",
+          message: expect.stringMatching(/^id: /),
+          fieldErrors: { id: [expect.any(String)] },
+        },
+      },
+    ]);
+  });
+
+  it("still refuses a malformed envelope as a whole, naming the field", async () => {
     const { caller } = await userCaller(t.db);
     await expectAppError(
-      caller.sync.push({
-        mutations: [{ mutationId: "x", op: "template.create", input: { name: "n", content: "c" } as never }],
-      }),
+      caller.sync.push({ mutations: [{ mutationId: "", op: "template.create", input: {} }] }),
       "BAD_REQUEST",
-      "mutations.0.input.id",
+      "mutations.0.mutationId",
     );
+    await expectAppError(caller.sync.push({ mutations: [] }), "BAD_REQUEST", "mutations");
   });
 });
