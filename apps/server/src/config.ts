@@ -48,6 +48,14 @@ const originList = list.transform((entries, context) =>
   }),
 );
 
+/** An http(s) address without query or fragment, kept without its trailing slash (APP_URL). */
+const appUrl = z
+  .string()
+  .refine((value) => /^https?:\/\//i.test(value) && URL.canParse(value), "must be an http:// or https:// URL")
+  .transform((value) => new URL(value))
+  .refine((url) => !url.search && !url.hash && !url.username, "must have no query, fragment or credentials")
+  .transform((url) => url.href.replace(/\/+$/, ""));
+
 const envSchema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -76,6 +84,18 @@ const envSchema = z
     AUTH_RATE_LIMIT_WINDOW_MS: int(1_000, 86_400_000).default(15 * 60_000),
     AUTH_RATE_LIMIT_PER_IP: int(1, 1_000_000).default(100),
     AUTH_RATE_LIMIT_FAILED_LOGINS: int(1, 1_000_000).default(10),
+    AUTH_RATE_LIMIT_MAIL_PER_IP: int(1, 1_000_000).default(20),
+    AUTH_RATE_LIMIT_MAIL_PER_ADDRESS: int(1, 1_000_000).default(5),
+    SMTP_URL: z
+      .string()
+      .regex(/^smtps?:\/\/\S+$/, "must be an smtp:// or smtps:// URL")
+      .optional(),
+    MAIL_FROM: z.string().trim().min(3).max(320).optional(),
+    APP_URL: appUrl.optional(),
+    AUTH_REQUIRE_EMAIL_VERIFICATION: z
+      .enum(["true", "false"])
+      .default("false")
+      .transform((value) => value === "true"),
     SYNC_TOMBSTONE_RETENTION_DAYS: int(1, 3_650).default(30),
     SYNC_PRUNE_INTERVAL_MS: int(0, 86_400_000).default(3_600_000),
     SYNC_MAX_STREAMS_PER_USER: int(1, 100_000).default(20),
@@ -101,6 +121,22 @@ const envSchema = z
         message:
           '"null" cannot be trusted with a SameSite=None cookie (every sandboxed or file:// page is "null"); ' +
           "bearer requests from Origin: null need no entry",
+      });
+    }
+    // Production mails real people: where the links go and who writes must be said, not guessed.
+    if (env.NODE_ENV === "production" && env.SMTP_URL !== undefined) {
+      for (const name of ["APP_URL", "MAIL_FROM"] as const) {
+        if (env[name] === undefined) {
+          context.addIssue({ code: "custom", path: [name], message: "is required in production with SMTP_URL" });
+        }
+      }
+    }
+    // The one mail setting that stops start-up: accounts could never be confirmed, so nobody could write.
+    if (env.NODE_ENV === "production" && env.AUTH_REQUIRE_EMAIL_VERIFICATION && env.SMTP_URL === undefined) {
+      context.addIssue({
+        code: "custom",
+        path: ["AUTH_REQUIRE_EMAIL_VERIFICATION"],
+        message: "true needs SMTP_URL (verification mails could not be sent): set SMTP_URL or turn this off",
       });
     }
   });
@@ -136,6 +172,20 @@ export interface Config {
   sync: { tombstoneRetentionMs: number; pruneIntervalMs: number; maxStreamsPerUser: number };
   /** Imports run at once by this process (each holds at most one connection at a time), and imports waiting. */
   imports: { concurrency: number; queueMax: number };
+  /**
+   * Account mails (password reset, email verification, email change). `mode`: "smtp" with SMTP_URL; "log"
+   * without it outside production (each mail written to the log at info level); "off" in production without
+   * it (the server starts, warns once, and the mail flows answer "mailNotConfigured").
+   */
+  mail: {
+    mode: "smtp" | "log" | "off";
+    smtpUrl: string | undefined;
+    from: string;
+    /** The web app's address: the mails' links open `<appUrl>/reset-password#token=…` and `/verify-email#token=…`. */
+    appUrl: string;
+    /** Unconfirmed accounts may sign in and read, but not write. */
+    requireEmailVerification: boolean;
+  };
   /** Rate limits of register/login/refresh; counters live in Redis when `redisUrl` is set, else in memory. */
   rateLimit: {
     redisUrl: string | undefined;
@@ -145,6 +195,9 @@ export interface Config {
     perIp: number;
     /** Failed logins per account per window. */
     failedLoginsPerAccount: number;
+    /** Account mails (reset requests, verification resends, email changes) per IP, and per address, per window. */
+    mailPerIp: number;
+    mailPerAddress: number;
   };
 }
 
@@ -198,6 +251,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       windowMs: e.AUTH_RATE_LIMIT_WINDOW_MS,
       perIp: e.AUTH_RATE_LIMIT_PER_IP,
       failedLoginsPerAccount: e.AUTH_RATE_LIMIT_FAILED_LOGINS,
+      mailPerIp: e.AUTH_RATE_LIMIT_MAIL_PER_IP,
+      mailPerAddress: e.AUTH_RATE_LIMIT_MAIL_PER_ADDRESS,
+    },
+    mail: {
+      mode: e.SMTP_URL !== undefined ? "smtp" : e.NODE_ENV === "production" ? "off" : "log",
+      smtpUrl: e.SMTP_URL,
+      from: e.MAIL_FROM ?? "Prompt Booster <no-reply@localhost>",
+      appUrl: e.APP_URL ?? "http://localhost:5173",
+      requireEmailVerification: e.AUTH_REQUIRE_EMAIL_VERIFICATION,
     },
   };
 }

@@ -3,7 +3,17 @@ import cookie from "@fastify/cookie";
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from "@trpc/server/adapters/fastify";
 import Fastify, { type FastifyInstance } from "fastify";
 
-import { appRouter, systemClock, type AppRouter, type ChangeEvents, type Clock } from "@prompt-booster/api";
+import {
+  appRouter,
+  createLogSender,
+  createMailService,
+  createSmtpSender,
+  systemClock,
+  type AppRouter,
+  type ChangeEvents,
+  type Clock,
+  type MailService,
+} from "@prompt-booster/api";
 import { createDb, migrate, type Database } from "@prompt-booster/db";
 
 import type { Config } from "./config.ts";
@@ -147,12 +157,19 @@ async function assemble(
   });
   opened.push(() => pruneJob.stop());
 
+  const mail = createMail(config, app);
+  opened.push(async () => {
+    await mail.service.idle();
+    await mail.close();
+  });
+
   const createContext = createContextFactory({
     config,
     db,
     clock,
     events: deps.events ?? ownedEvents!,
     rateLimiter,
+    mail: mail.service,
     countPushResults: metrics?.countPushResults,
   });
 
@@ -202,6 +219,9 @@ async function assemble(
         // Scraped until the API is closed, so the drain itself can be watched.
         await metricsListener?.close();
         await pruneJob.stop();
+        // Mails of answered requests still being sent need the database: finish them before closing it.
+        await mail.service.idle();
+        await mail.close();
         await ownedEvents?.close();
         await rateLimiter.close();
         if (ownsDb) await db.close();
@@ -209,4 +229,24 @@ async function assemble(
       return closing;
     },
   };
+}
+
+/** The account mails' service: SMTP, the log (development without SMTP_URL), or off (production without it). */
+function createMail(config: Config, app: FastifyInstance) {
+  const { mode, smtpUrl, from, appUrl } = config.mail;
+  if (mode === "off") {
+    app.log.warn(
+      "SMTP_URL is not set: password reset and email verification are off (auth.providers says so); " +
+        "set SMTP_URL, MAIL_FROM and APP_URL to turn them on",
+    );
+  }
+  const log = app.log.child({ component: "mail" });
+  const sender = mode === "smtp" ? createSmtpSender(smtpUrl!, from) : createLogSender(log);
+  const service: MailService = createMailService({
+    sender,
+    enabled: mode !== "off",
+    appUrl,
+    onError: (error) => log.error({ err: error }, "an account mail could not be sent"),
+  });
+  return { service, close: async () => sender.close?.() };
 }

@@ -3,6 +3,7 @@ import type { PrismaClient } from "@prompt-booster/db";
 import type { Clock } from "./lib/clock.ts";
 import type { ImportLimiter } from "./import/limiter.ts";
 import type { ChangeEvents } from "./lib/events.ts";
+import type { MailService } from "./mail/mailer.ts";
 import type { PushResult } from "./sync/schemas.ts";
 
 /** What the transport (apps/server) knows about the request; packages/api never sees Fastify. */
@@ -12,16 +13,29 @@ export interface RequestInfo {
   userAgent: string | null;
   /** The Origin header, when the browser sent one. */
   origin: string | null;
+  /** The Accept-Language header: the language of a mail to someone whose settings name none. */
+  acceptLanguage?: string | null;
 }
 
 /** Settings the procedures need, a slice of the server's validated configuration. */
 export interface ApiConfig {
   corsOrigins: readonly string[];
+  /**
+   * AUTH_REQUIRE_EMAIL_VERIFICATION: a user who has not confirmed their email may sign in and read, but
+   * every mutation outside `auth.*` answers FORBIDDEN with `details.reason = "emailNotVerified"`.
+   */
+  requireEmailVerification?: boolean;
 }
 
 /** The signed-in user and session of a request, resolved by the auth layer from a cookie or bearer token. */
 export interface AuthState {
-  user: { id: string; email: string; username: string };
+  user: {
+    id: string;
+    email: string;
+    username: string;
+    /** Whether the user has confirmed their email (resolveSession fills it in; absent counts as not). */
+    emailVerified?: boolean;
+  };
   session: { id: string; expiresAt: Date };
   /** How the request carried its session: a cookie (browsers; mutations then need an allowed Origin) or a bearer token. */
   via?: "cookie" | "bearer";
@@ -37,7 +51,7 @@ export interface SessionTransport {
 }
 
 /** The auth actions limited per IP (each its own budget). */
-export type AuthRateLimitedAction = "register" | "login" | "refresh";
+export type AuthRateLimitedAction = "register" | "login" | "refresh" | "accountToken";
 
 /**
  * Rate limits of the auth procedures, kept by the server (per IP and per account, memory or Redis).
@@ -53,6 +67,11 @@ export interface AuthRateLimits {
    * the password proved right, so only failures use the budget.
    */
   takeAccountAttempt(accountKey: string): Promise<AccountAttempt>;
+  /**
+   * Counts one mail about to be sent to `address` (a password reset, a verification, an email change) against
+   * this IP's mail budget and the address's, whether or not an account has that address.
+   */
+  attemptMail(address: string): Promise<void>;
 }
 
 /** One login attempt counted against an account; see AuthRateLimits.takeAccountAttempt. */
@@ -76,6 +95,8 @@ export interface ApiContext {
   reportError?: (error: unknown, message: string) => void;
   /** Told the results of every sync.push (the server counts them by status); set by the server. */
   countPushResults?: (results: readonly PushResult[]) => void;
+  /** Sends the account mails; absent, the mail flows answer "mailNotConfigured". Set by the server. */
+  mail?: MailService;
   /** Set by the HTTP server, one per process; absent for in-process callers, whose imports are not limited. */
   importLimiter?: ImportLimiter;
 }

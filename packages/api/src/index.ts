@@ -22,6 +22,10 @@ export type { ImportLimiter, ImportLimits } from "./import/limiter.ts";
 export { pruneTombstones } from "./sync/prune.ts";
 export type { PruneResult } from "./sync/prune.ts";
 export type { AuthRateLimitedAction, AuthRateLimits, AuthState, SessionTransport } from "./context.ts";
+export { createMailService } from "./mail/mailer.ts";
+export type { MailMessage, MailSender, MailService, MailServiceOptions } from "./mail/mailer.ts";
+export { createLogSender, createSmtpSender, LOGGED_MAIL_MARKER } from "./mail/smtp.ts";
+export type { ErrorReason } from "./lib/errors.ts";
 export { generateSessionToken, resolveSession, sessionIdOf } from "./auth/session.ts";
 // For the benchmark's seed and tools that make accounts outside the API.
 export { PASSWORD_HASH_PARAMS } from "./auth/password.ts";

@@ -104,7 +104,7 @@ export const publicProcedure = databaseAware;
 export const createCallerFactory = t.createCallerFactory;
 
 /** Requires a signed-in user; narrows `ctx.auth` for everything after it. */
-export const protectedProcedure = databaseAware.use(({ ctx, type, next }) => {
+export const protectedProcedure = databaseAware.use(({ ctx, type, path, next }) => {
   if (!ctx.auth) throw signInRequired();
   // CSRF: a browser sends the cookie on cross-site requests too, but always names the page's Origin on
   // a POST. Bearer tokens are never sent by a browser on its own, so they need no such check.
@@ -113,6 +113,18 @@ export const protectedProcedure = databaseAware.use(({ ctx, type, next }) => {
     if (origin === null || !ctx.config.corsOrigins.includes(origin)) {
       throw new AppError("FORBIDDEN", "Origin: a cookie-authenticated change must come from an allowed origin");
     }
+  }
+  // AUTH_REQUIRE_EMAIL_VERIFICATION: an unconfirmed account reads but does not write, except its own account
+  // (auth.*: confirming, resending, changing the address, signing out…). sync.push is refused as a whole.
+  if (
+    type === "mutation" &&
+    ctx.config.requireEmailVerification === true &&
+    ctx.auth.user.emailVerified !== true &&
+    !path.startsWith("auth.")
+  ) {
+    throw new AppError("FORBIDDEN", "Confirm your email address first: use the link mailed to you", {
+      reason: "emailNotVerified",
+    });
   }
   // Services get their deps (db, clock, events) built once here, and the user as a plain id.
   return next({ ctx: { ...ctx, auth: ctx.auth, deps: serviceDeps(ctx) } });

@@ -9,6 +9,7 @@ import {
   type ApiContext,
   type ChangeEvents,
   type Clock,
+  type MailService,
 } from "@prompt-booster/api";
 import type { Database } from "@prompt-booster/db";
 
@@ -22,13 +23,17 @@ interface ContextDeps {
   clock: Clock;
   events: ChangeEvents;
   rateLimiter?: AuthRateLimiter;
+  mail?: MailService;
   /** See ApiContext.countPushResults (metrics, when they are on). */
   countPushResults?: ApiContext["countPushResults"];
 }
 
 /** The outer context: turns a Fastify request into the transport-free inner context of packages/api. */
-export function createContextFactory({ config, db, clock, events, rateLimiter, countPushResults }: ContextDeps) {
-  const apiConfig = { corsOrigins: config.corsOrigins };
+export function createContextFactory({ config, db, clock, events, rateLimiter, mail, countPushResults }: ContextDeps) {
+  const apiConfig = {
+    corsOrigins: config.corsOrigins,
+    requireEmailVerification: config.mail.requireEmailVerification,
+  };
   const cookieName = sessionCookieName(config);
   const importLimiter = createImportLimiter(config.imports);
   return async ({ req, res }: Pick<CreateFastifyContextOptions, "req" | "res">): Promise<ApiContext> => {
@@ -51,11 +56,13 @@ export function createContextFactory({ config, db, clock, events, rateLimiter, c
         ip: req.ip,
         userAgent: req.headers["user-agent"] ?? null,
         origin: typeof req.headers.origin === "string" ? req.headers.origin : null,
+        acceptLanguage: req.headers["accept-language"] ?? null,
       },
       transport: cookieTransport(res, cookieName, config.sessionCookie),
       rateLimits: rateLimiter?.forRequest(req, res),
       reportError: (error, message) => req.log.error({ err: error }, message),
       importLimiter,
+      mail,
       countPushResults,
     };
   };

@@ -95,12 +95,20 @@ const errorSchema: SchemaObject = {
 };
 
 const errorStatuses: Record<number, { name: string; code: string; description: string }> = {
-  400: { name: "BadRequest", code: "BAD_REQUEST", description: "Bad input or a body that is not JSON" },
+  400: {
+    name: "BadRequest",
+    code: "BAD_REQUEST",
+    description:
+      "Bad input or a body that is not JSON; a refused mailed token has `details.reason` " +
+      '"tokenInvalid", "tokenExpired", "tokenUsed" or "tokenWrongPurpose"',
+  },
   401: { name: "Unauthorized", code: "UNAUTHORIZED", description: "No valid session, or wrong credentials" },
   403: {
     name: "Forbidden",
     code: "FORBIDDEN",
-    description: "Not allowed (another user's public template, a foreign origin)",
+    description:
+      "Not allowed (another user's public template, a foreign origin); `details.reason` says when the client can " +
+      'act: "emailNotVerified" (confirm the email first), "mailNotConfigured" (the server sends no mail)',
   },
   404: {
     name: "NotFound",
@@ -136,6 +144,10 @@ const ruleStatuses: Record<string, number[]> = {
   "auth-register": [409, 429],
   "auth-login": [401, 403, 429],
   "auth-refreshToken": [429],
+  // Mail off (no SMTP_URL in production): 403 mailNotConfigured. Per IP and per address limits: 429.
+  "auth-requestPasswordReset": [403, 429],
+  // A deactivated account: 403.
+  "auth-resetPassword": [403, 429],
   "settings-update": [409],
   "templates-create": [409],
   "templates-update": [409],

@@ -1,4 +1,4 @@
-// Rate limits of register/login/refresh: fixed-window counters in Redis when configured (so several replicas
+// Rate limits of register/login/refresh, of the mailed-token confirmations and of the account mails: fixed-window counters in Redis when configured (so several replicas
 // share one count), in memory otherwise. The procedures call them through the transport-free AuthRateLimits
 // interface; over the limit, the answer is TOO_MANY_REQUESTS with Retry-After.
 //
@@ -32,7 +32,7 @@ interface Counters {
 }
 
 export async function registerAuthRateLimits(app: FastifyInstance, config: Config): Promise<AuthRateLimiter> {
-  const { redisUrl, keyPrefix, windowMs, perIp, failedLoginsPerAccount } = config.rateLimit;
+  const { redisUrl, keyPrefix, windowMs, perIp, failedLoginsPerAccount, mailPerIp, mailPerAddress } = config.rateLimit;
   const counters = redisUrl
     ? redisCounters(redisUrl, keyPrefix, windowMs, app.log)
     : memoryCounters(windowMs, Date.now);
@@ -52,9 +52,14 @@ export async function registerAuthRateLimits(app: FastifyInstance, config: Confi
           const taken = await counters.take(`ip:${action}:${request.ip}`, perIp);
           if (!taken.ok) refuse(reply, taken.retryAfterMs);
         },
+        async attemptMail(address) {
+          const byIp = await counters.take(`ip:mail:${request.ip}`, mailPerIp);
+          if (!byIp.ok) refuse(reply, byIp.retryAfterMs);
+          const byAddress = await counters.take(`mail:${hashed(address)}`, mailPerAddress);
+          if (!byAddress.ok) refuse(reply, byAddress.retryAfterMs);
+        },
         async takeAccountAttempt(accountKey) {
-          // Hashed: the key may be an email address, which has no business sitting in Redis.
-          const key = `account:${createHash("sha256").update(accountKey).digest("base64url")}`;
+          const key = `account:${hashed(accountKey)}`;
           const taken = await counters.take(key, failedLoginsPerAccount);
           if (!taken.ok) refuse(reply, taken.retryAfterMs);
           let givenBack = false;
@@ -71,6 +76,9 @@ export async function registerAuthRateLimits(app: FastifyInstance, config: Confi
     close: () => counters.close(),
   };
 }
+
+/** Hashed: a key may hold an email address, which has no business sitting in Redis. */
+const hashed = (value: string) => createHash("sha256").update(value).digest("base64url");
 
 function memoryCounters(windowMs: number, now: () => number): Counters {
   const windows = new Map<string, { count: number; endsAt: number }>();

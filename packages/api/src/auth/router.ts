@@ -3,18 +3,25 @@ import { z } from "zod";
 import type { ApiContext, AuthState } from "../context.ts";
 import { serviceDeps } from "../lib/service.ts";
 import { protectedProcedure, publicProcedure, router } from "../trpc.ts";
+import * as accountMail from "./account-mail.ts";
 import {
   zAuthResultOut,
+  zChangeEmailInput,
   zChangePasswordInput,
   zCountOut,
   zDeleteAccountInput,
   zLoginInput,
   zMeOut,
   zOkOut,
+  zProvidersOut,
   zRefreshTokenInput,
   zRegisterInput,
+  zRequestPasswordResetInput,
+  zResetPasswordInput,
   zRevokeSessionInput,
   zSessionOut,
+  zVerifyEmailInput,
+  zVerifyEmailOut,
   type AuthResult,
 } from "./schemas.ts";
 import * as auth from "./service.ts";
@@ -27,6 +34,8 @@ function authDeps(ctx: ApiContext, deviceName?: string): auth.AuthDeps {
     ...serviceDeps(ctx),
     device: { userAgent: ctx.request.userAgent, ip: ctx.request.ip, deviceName },
     limits: ctx.rateLimits,
+    mail: ctx.mail,
+    acceptLanguage: ctx.request.acceptLanguage,
   };
 }
 
@@ -61,7 +70,12 @@ export const authRouter = router({
     .meta({ openapi: { method: "POST", path: "/auth/register", tags, summary: "Create an account and sign in" } })
     .input(zRegisterInput)
     .output(zAuthResultOut)
-    .mutation(async ({ ctx, input }) => signedIn(ctx, await auth.register(authDeps(ctx, input.deviceName), input))),
+    .mutation(async ({ ctx, input }) => {
+      const deps = authDeps(ctx, input.deviceName);
+      const result = await auth.register(deps, input);
+      accountMail.mailVerificationAfterRegister(deps, result.user);
+      return signedIn(ctx, result);
+    }),
 
   login: publicProcedure
     .meta({ openapi: { method: "POST", path: "/auth/login", tags, summary: "Sign in with email or username" } })
@@ -119,6 +133,65 @@ export const authRouter = router({
       const revoked = await auth.changePassword(authDeps(ctx), signedInAs(ctx), input);
       void ctx.events.publishSessionsEnded({ userId: ctx.auth.user.id, allExcept: ctx.auth.session.id });
       return { revoked };
+    }),
+
+  /** Which sign-in and mail features this server has on (mail flows are off without SMTP_URL in production). */
+  providers: publicProcedure
+    .meta({ openapi: { method: "GET", path: "/auth/providers", tags, summary: "Sign-in and mail features" } })
+    .input(z.void())
+    .output(zProvidersOut)
+    .query(({ ctx }) => accountMail.providers(ctx.mail, ctx.config.requireEmailVerification === true)),
+
+  /** Mails a reset link if the address has an account; the answer is the same either way. */
+  requestPasswordReset: publicProcedure
+    .meta({
+      openapi: { method: "POST", path: "/auth/password-reset/request", tags, summary: "Mail a password reset link" },
+    })
+    .input(zRequestPasswordResetInput)
+    .output(zOkOut)
+    .mutation(async ({ ctx, input }) => {
+      await accountMail.requestPasswordReset(authDeps(ctx), input.email);
+      return { ok: true as const };
+    }),
+
+  /** Sets a new password with a mailed token; ends every session of the account and signs in anew. */
+  resetPassword: publicProcedure
+    .meta({
+      openapi: { method: "POST", path: "/auth/password-reset/confirm", tags, summary: "Reset the password" },
+    })
+    .input(zResetPasswordInput)
+    .output(zAuthResultOut)
+    .mutation(async ({ ctx, input }) => {
+      const { result, sessionId } = await accountMail.resetPassword(authDeps(ctx), input);
+      void ctx.events.publishSessionsEnded({ userId: result.user.id, allExcept: sessionId });
+      return signedIn(ctx, result);
+    }),
+
+  /** Confirms the email (or an email change) with a mailed token; needs no session (any browser may open the link). */
+  verifyEmail: publicProcedure
+    .input(zVerifyEmailInput)
+    .output(zVerifyEmailOut)
+    .mutation(async ({ ctx, input }) => ({
+      ok: true as const,
+      ...(await accountMail.verifyEmail(authDeps(ctx), input.token)),
+    })),
+
+  /** Mails a new verification link to the signed-in user. */
+  resendVerification: protectedProcedure
+    .input(z.void())
+    .output(zOkOut)
+    .mutation(async ({ ctx }) => {
+      await accountMail.resendVerification(authDeps(ctx), ctx.auth.user.id);
+      return { ok: true as const };
+    }),
+
+  /** Requires the password; the new address applies once confirmed from the mail sent there. */
+  changeEmail: protectedProcedure
+    .input(zChangeEmailInput)
+    .output(zOkOut)
+    .mutation(async ({ ctx, input }) => {
+      await accountMail.changeEmail(authDeps(ctx), signedInAs(ctx), input);
+      return { ok: true as const };
     }),
 
   /** Requires the password; removes the user and every row they own. */

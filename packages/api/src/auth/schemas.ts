@@ -83,7 +83,8 @@ export const zAuthResultOut = z.object({
 export type AuthResult = z.infer<typeof zAuthResultOut>;
 
 export const zMeOut = z.object({
-  user: zUserOut.extend({ createdAt: z.date() }),
+  /** `emailVerifiedAt`: when the user confirmed their email; null until they do. */
+  user: zUserOut.extend({ createdAt: z.date(), emailVerifiedAt: z.date().nullable() }),
   session: z.object({ id: z.string(), expiresAt: z.date() }),
 });
 
@@ -96,6 +97,36 @@ export const zSessionOut = z.object({
   userAgent: z.string().nullable(),
   ip: z.string().nullable(),
   deviceName: z.string().nullable(),
+});
+
+/** A token from a mailed link (the `token` of its `#token=…` fragment). Its format is checked by the service. */
+const zMailedToken = z.string().trim().min(1, "is required").max(200, "must be at most 200 characters");
+
+export const zRequestPasswordResetInput = z.object({ email: zEmail });
+
+export const zResetPasswordInput = z.object({ token: zMailedToken, newPassword: zNewPassword });
+export type ResetPasswordInput = z.infer<typeof zResetPasswordInput>;
+
+export const zVerifyEmailInput = z.object({ token: zMailedToken });
+
+export const zChangeEmailInput = z.object({ password: zGivenPassword, newEmail: zEmail });
+export type ChangeEmailInput = z.infer<typeof zChangeEmailInput>;
+
+export const zVerifyEmailOut = z.object({
+  ok: z.literal(true),
+  /** The account's email address now (the new one, after an email change). */
+  email: z.string(),
+});
+
+export const zProvidersOut = z.object({
+  /** Sign-in with email or username and password. */
+  password: z.literal(true),
+  /** auth.requestPasswordReset works (the server can send mail). */
+  passwordReset: z.boolean(),
+  /** Verification mails are sent, and auth.verifyEmail / resendVerification / changeEmail work. */
+  emailVerification: z.boolean(),
+  /** Accounts with an unconfirmed email may read but not write (FORBIDDEN, `reason: "emailNotVerified"`). */
+  emailVerificationRequired: z.boolean(),
 });
 
 export const zOkOut = z.object({ ok: z.literal(true) });

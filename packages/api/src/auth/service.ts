@@ -1,5 +1,6 @@
 // Account and session services: plain arguments in, plain data out, AppError for every refusal.
 import type { AuthRateLimits } from "../context.ts";
+import type { MailService } from "../mail/mailer.ts";
 import { isUniqueViolation } from "../lib/db-errors.ts";
 import { AppError, signInRequired } from "../lib/errors.ts";
 import type { ServiceDeps } from "../lib/service.ts";
@@ -13,6 +14,10 @@ export interface AuthDeps extends ServiceDeps {
   device: DeviceInfo;
   /** Absent for in-process callers, which are not rate limited. */
   limits?: AuthRateLimits | undefined;
+  /** The account mails; absent or disabled, the flows that send mail answer "mailNotConfigured". */
+  mail?: MailService | undefined;
+  /** The request's Accept-Language: a mail's language when the user's settings name none. */
+  acceptLanguage?: string | null | undefined;
 }
 
 const userSelect = { id: true, email: true, username: true } as const;
@@ -60,8 +65,9 @@ export async function register(deps: AuthDeps, input: RegisterInput): Promise<Au
   }
 }
 
-function takenError(field: "email" | "username"): AppError {
-  return new AppError("CONFLICT", `${field}: this ${field} is already taken`, { field });
+export function takenError(field: "email" | "username" | "newEmail"): AppError {
+  const what = field === "username" ? "username" : "email";
+  return new AppError("CONFLICT", `${field}: this ${what} is already taken`, { field });
 }
 
 export async function login(deps: AuthDeps, input: LoginInput): Promise<AuthResult> {
@@ -121,7 +127,10 @@ export async function refreshToken(
 }
 
 export async function me(deps: ServiceDeps, userId: string) {
-  const user = await deps.db.user.findUnique({ where: { id: userId }, select: { ...userSelect, createdAt: true } });
+  const user = await deps.db.user.findUnique({
+    where: { id: userId },
+    select: { ...userSelect, createdAt: true, emailVerifiedAt: true },
+  });
   if (!user) throw signInRequired();
   return user;
 }

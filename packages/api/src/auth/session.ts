@@ -81,7 +81,8 @@ export async function resolveSession(db: PrismaClient, token: string, now: Date)
   // plain SQL. The same read through the Prisma client is two queries (session, then user) and most of
   // a request's CPU time (bench/run.ts, settings.get).
   const [row] = await db.$queryRaw<SessionRow[]>`
-    SELECT s."expiresAt", s."absoluteExpiresAt", s."lastUsedAt", u.id, u.email, u.username, u."isActive"
+    SELECT s."expiresAt", s."absoluteExpiresAt", s."lastUsedAt", u.id, u.email, u.username, u."isActive",
+           u."emailVerifiedAt"
       FROM "Session" s JOIN "User" u ON u.id = s."userId"
      WHERE s.id = ${id}`;
   if (!row) return null;
@@ -96,7 +97,8 @@ export async function resolveSession(db: PrismaClient, token: string, now: Date)
     // updateMany: a concurrent logout may have removed the row, which is not an error here.
     await db.session.updateMany({ where: { id }, data: { expiresAt, lastUsedAt: now } });
   }
-  return { user: { id: row.id, email: row.email, username: row.username }, session: { id, expiresAt } };
+  const user = { id: row.id, email: row.email, username: row.username, emailVerified: row.emailVerifiedAt !== null };
+  return { user, session: { id, expiresAt } };
 }
 
 interface SessionRow {
@@ -107,4 +109,5 @@ interface SessionRow {
   email: string;
   username: string;
   isActive: boolean;
+  emailVerifiedAt: Date | null;
 }

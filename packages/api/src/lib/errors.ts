@@ -43,6 +43,22 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * `details.reason` of a refusal a client can act on beyond its code: FORBIDDEN `emailNotVerified` (show
+ * "confirm your email", offer auth.resendVerification), FORBIDDEN `mailNotConfigured` (hide the mail flows),
+ * BAD_REQUEST `token*` (a mailed link that is unknown, expired, already used or of another flow: ask for a
+ * new one), BAD_REQUEST `alreadyVerified`, BAD_REQUEST `sameEmail`.
+ */
+export type ErrorReason =
+  | "emailNotVerified"
+  | "mailNotConfigured"
+  | "tokenInvalid"
+  | "tokenExpired"
+  | "tokenUsed"
+  | "tokenWrongPurpose"
+  | "alreadyVerified"
+  | "sameEmail";
+
 export const notFound = (what: string) => new AppError("NOT_FOUND", `${what} not found`);
 
 /** No usable session: the client should show its sign-in screen. `why` says what the server found. */
