@@ -6,13 +6,7 @@ export { groupStatusOf, LocalView, mergePatch, SETTINGS_PENDING_ID } from "./loc
 export type { GroupRow, RowData, SettingsRow, TemplateRow, VersionRow } from "./local-view.ts";
 export { isUnauthorized } from "./session-link.ts";
 export type { TokenStore } from "./session-link.ts";
-export {
-  InvalidMutationError,
-  isResetRequired,
-  isStreamReplaced,
-  SyncEngine,
-  validateMutation,
-} from "./sync-engine.ts";
+export { InvalidMutationError, isResetRequired, isStreamReplaced, SyncEngine } from "./sync-engine.ts";
 export type { PushResult, SyncEngineOptions, ViewChange, WriteMutation } from "./sync-engine.ts";
 export { MemorySyncStore } from "./sync-store.ts";
 export type {

@@ -1,12 +1,13 @@
 // Keeps a device's copy in step with the server: pull on start, pull whenever the subscription says a newer
 // revision exists, push the writes queued while offline. The engine keeps an in-memory mirror of its store
 // (one engine per store) and shows the app the rows with its unconfirmed writes applied (`engine.view`).
-import { MAX_PUSH_MUTATIONS, zPushMutation, type PushMutation, type PushResult } from "@prompt-booster/api/schemas";
+import type { PushResult } from "@prompt-booster/api/schemas";
 
 import type { ApiClient } from "./client.ts";
 import { LocalView, type Overlay } from "./local-view.ts";
 import type { RouterOutputs } from "./router-types.ts";
 import { isUnauthorized } from "./session-link.ts";
+import type * as Validate from "./validate.ts";
 import {
   applyChanges,
   MemorySyncStore,
@@ -19,6 +20,10 @@ import {
 } from "./sync-store.ts";
 
 export type { PushResult };
+export { InvalidMutationError } from "./mutation-error.ts";
+
+/** sync.push takes at most this many mutations per call (the server's MAX_PUSH_MUTATIONS). */
+const PUSH_BATCH = 100;
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -33,39 +38,6 @@ export type ViewChange =
   | { cause: "write"; mutationId: string }
   /** Answers to a push: the refused writes (`rejected`) are rolled back in the view. */
   | { cause: "push"; results: PushResult[]; rejected: RejectedMutation[] };
-
-/** A write that can never apply (the server's own validation would refuse it): nothing was queued. */
-export class InvalidMutationError extends Error {
-  override readonly name = "InvalidMutationError";
-  constructor(
-    readonly mutation: unknown,
-    /** The messages per field, keyed by the dotted path inside the mutation's `input` (as the server's). */
-    readonly fieldErrors: Record<string, string[]>,
-    /** Messages about the mutation as a whole. */
-    readonly formErrors: string[],
-  ) {
-    const first = Object.entries(fieldErrors)[0];
-    super(
-      `Invalid ${(mutation as { op?: unknown }).op as string} mutation: ${
-        first ? `${first[0]}: ${first[1][0]}` : (formErrors[0] ?? "invalid")
-      }`,
-    );
-  }
-}
-
-/** The mutation as it will be applied, or an InvalidMutationError saying why not. */
-export function validateMutation(mutation: QueuedMutation): PushMutation {
-  const parsed = zPushMutation.safeParse(mutation);
-  if (parsed.success) return parsed.data;
-  const fieldErrors: Record<string, string[]> = {};
-  const formErrors: string[] = [];
-  for (const issue of parsed.error.issues) {
-    const path = issue.path[0] === "input" ? issue.path.slice(1) : issue.path;
-    if (path.length === 0) formErrors.push(issue.message);
-    else (fieldErrors[path.map(String).join(".")] ??= []).push(issue.message);
-  }
-  throw new InvalidMutationError(mutation, fieldErrors, formErrors);
-}
 
 export interface SyncEngineOptions {
   client: ApiClient;
@@ -102,6 +74,8 @@ export class SyncEngine {
   private refused: RejectedMutation[] = [];
   /** By mutationId, in the order written: queued writes, and applied ones until a pull reaches them. */
   private readonly overlays = new Map<string, Overlay>();
+  /** zod and the schemas, loaded on first need (see validate.ts). */
+  private validator: Promise<typeof Validate> | undefined;
 
   private subscription: { unsubscribe(): void } | undefined;
   private running = false;
@@ -144,8 +118,15 @@ export class SyncEngine {
       this.cursor = state.cursor;
       this.queue = [...state.pending];
       this.refused = [...state.rejected];
-      const at = new Date(this.now());
-      for (const mutation of this.queue) this.addOverlay(mutation, at);
+      if (this.queue.length > 0) {
+        // A queued write shows as it will apply; one that no longer validates shows nothing (the server will say why).
+        const { parseMutation } = await this.validation();
+        const at = new Date(this.now());
+        for (const mutation of this.queue) {
+          const parsed = parseMutation(mutation);
+          if (parsed) this.overlays.set(mutation.mutationId, { mutation: parsed, at });
+        }
+      }
       this.changed({ cause: "load" });
     })();
     return this.loaded;
@@ -157,7 +138,7 @@ export class SyncEngine {
    */
   async write(mutation: WriteMutation): Promise<string> {
     const queued = { ...mutation, mutationId: mutation.mutationId ?? crypto.randomUUID() };
-    const parsed = validateMutation(queued);
+    const parsed = (await this.validation()).validateMutation(queued);
     await this.load();
     await this.store.enqueue(queued);
     this.queue.push(queued);
@@ -206,7 +187,7 @@ export class SyncEngine {
       try {
         await this.load();
         for (;;) {
-          const batch = this.queue.slice(0, MAX_PUSH_MUTATIONS);
+          const batch = this.queue.slice(0, PUSH_BATCH);
           if (batch.length === 0) return;
           const { results } = await this.client.sync.push.mutate({ mutations: batch });
           if ((await this.settle(batch, results)) === 0) return;
@@ -311,10 +292,9 @@ export class SyncEngine {
     }
   }
 
-  /** A queued write loaded from the store; one that no longer validates shows nothing (the server will say why). */
-  private addOverlay(mutation: QueuedMutation, at: Date): void {
-    const parsed = zPushMutation.safeParse(mutation);
-    if (parsed.success) this.overlays.set(mutation.mutationId, { mutation: parsed.data, at });
+  private validation(): Promise<typeof Validate> {
+    this.validator ??= import("./validate.ts");
+    return this.validator;
   }
 
   private changed(change: ViewChange): void {

@@ -16,7 +16,7 @@ import {
   type AppPromptVersion,
 } from "../src/adapters.ts";
 import { LocalView, mergePatch, type Overlay } from "../src/local-view.ts";
-import { validateMutation } from "../src/sync-engine.ts";
+import { validateMutation } from "../src/validate.ts";
 import type { StoredRow } from "../src/sync-store.ts";
 
 const shapesDir = process.env.CLIENT_SHAPES_DIR ?? "/work/shared/client-shapes";

@@ -2,7 +2,8 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 
-import { validateMutation, type WriteMutation } from "../src/sync-engine.ts";
+import type { WriteMutation } from "../src/sync-engine.ts";
+import { validateMutation } from "../src/validate.ts";
 import {
   LocalView,
   mergePatch,
