@@ -57,7 +57,7 @@ const pageHtml = `<!doctype html><meta charset="utf-8"><title>Prompt Booster tes
       this.engine = new SyncEngine({ client: this.client, store: this.store, onRevision: (r) => log.push(r), retryDelayMs: () => 200 });
       await this.engine.start();
     },
-    templateNames() { return this.store.list("template").map((t) => t.name); },
+    templateNames() { return this.engine.view.list("template").map((t) => t.name); },
     me() { return this.client.auth.me.query(); },
     async logout() { this.engine.stop(); return this.client.auth.logout.mutate(); },
   };

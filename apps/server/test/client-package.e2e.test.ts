@@ -39,9 +39,13 @@ function typecheck(project: string): { status: number | null; output: string } {
 
 /** The part of esbuild's API used here (esbuild comes with tsup). */
 interface EsbuildApi {
-  build: (
-    options: Record<string, unknown>,
-  ) => Promise<{ metafile: { inputs: Record<string, unknown> }; outputFiles: { text: string }[] }>;
+  build: (options: Record<string, unknown>) => Promise<{
+    metafile: {
+      inputs: Record<string, unknown>;
+      outputs: Record<string, { inputs: Record<string, unknown>; entryPoint?: string }>;
+    };
+    outputFiles: { text: string }[];
+  }>;
 }
 
 async function loadEsbuild(): Promise<EsbuildApi> {
@@ -268,7 +272,7 @@ await client.templates.create.mutate({ nmae: "Greeting", content: "Say hello" })
     });
   });
 
-  it("bundles for a browser with nothing of Node in it", async () => {
+  it("bundles for a browser with nothing of Node in it, and zod only in the chunk the engine loads to validate a write", async () => {
     const { build } = await loadEsbuild();
     const result = await build({
       entryPoints: [path.join(scratch, "out/web.mjs")],
@@ -276,6 +280,8 @@ await client.templates.create.mutate({ nmae: "Greeting", content: "Say hello" })
       bundle: true,
       minify: true,
       format: "esm",
+      splitting: true,
+      outdir: path.join(scratch, "web-bundle"),
       platform: "browser",
       write: false,
       metafile: true,
@@ -283,8 +289,16 @@ await client.templates.create.mutate({ nmae: "Greeting", content: "Say hello" })
     });
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.some((input) => input.includes("node_modules/@prompt-booster/client/dist/index.js"))).toBe(true);
-    expect(inputs.filter((input) => /^node:|electron|schemas/.test(input))).toEqual([]);
-    expect(inputs.filter((input) => input.includes("node_modules/zod/"))).toEqual([]);
+    expect(inputs.filter((input) => /^node:|electron|schemas\.js/.test(input))).toEqual([]);
+    const outputs = Object.values(result.metafile.outputs);
+    const entry = outputs.find((output) => output.entryPoint !== undefined)!;
+    expect(Object.keys(entry.inputs).filter((input) => input.includes("node_modules/zod/"))).toEqual([]);
+    const withZod = outputs.filter((output) =>
+      Object.keys(output.inputs).some((input) => input.includes("node_modules/zod/")),
+    );
+    expect(
+      withZod.flatMap((output) => Object.keys(output.inputs).filter((input) => input.includes("/validate-"))),
+    ).toHaveLength(1);
   });
 
   it.skipIf(!hasChromium)(

@@ -41,8 +41,8 @@ async function waitFor(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
-const names = (store: MemorySyncStore) =>
-  store
+const names = (engine: SyncEngine) =>
+  engine.view
     .list("template")
     .map((template) => template.name)
     .sort();
@@ -60,16 +60,16 @@ describe("sync between devices", () => {
     expect(bobHello).toHaveLength(1);
 
     const created = await laptop.client.templates.create.mutate({ name: "Shared", content: "You are…" });
-    await waitFor(() => names(phone.store).includes("Shared"), "the phone to see the template");
+    await waitFor(() => names(phone.engine).includes("Shared"), "the phone to see the template");
 
     // Deletes propagate too.
     await phone.client.templates.delete.mutate({ id: created.id });
-    await waitFor(() => names(laptop.store).length === 0, "the laptop to see the delete");
+    await waitFor(() => names(laptop.engine).length === 0, "the laptop to see the delete");
 
     // Bob's device heard nothing and holds nothing of Alice's.
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(bob.signals).toEqual(bobHello);
-    expect(bob.store.list("template")).toEqual([]);
+    expect(bob.engine.view.list("template")).toEqual([]);
     for (const d of [laptop, phone, bob]) d.engine.stop();
   });
 
@@ -94,9 +94,10 @@ describe("sync between devices", () => {
       },
     });
     await laptop.engine.start();
-    expect(await laptop.store.pending()).toEqual([]);
-    await waitFor(() => phone.store.list("promptVersion").length === 1, "the phone to get the prompt");
-    expect(phone.store.list("promptGroup")[0]).toMatchObject({ originalPrompt: "Plan a trip" });
+    expect(laptop.engine.pending()).toEqual([]);
+    expect((await laptop.store.load()).pending).toEqual([]);
+    await waitFor(() => phone.engine.view.list("promptVersion").length === 1, "the phone to get the prompt");
+    expect(phone.engine.view.list("promptGroup")[0]).toMatchObject({ originalPrompt: "Plan a trip" });
     laptop.engine.stop();
     phone.engine.stop();
   });
@@ -110,7 +111,7 @@ describe("tombstone retention", () => {
     await laptop.templates.create.mutate({ name: "Keep", content: "c" });
     const gone = await laptop.templates.create.mutate({ name: "Gone", content: "c" });
     await phone.engine.start();
-    await waitFor(() => names(phone.store).length === 2, "the first sync");
+    await waitFor(() => names(phone.engine).length === 2, "the first sync");
     phone.engine.stop();
 
     // While the phone is away: a delete, then the retention window passes and the job prunes the tombstone.
@@ -128,7 +129,7 @@ describe("tombstone retention", () => {
 
     // The phone's cursor now predates the horizon: the engine is told "reset required" and takes a snapshot.
     await phone.engine.pull();
-    expect(names(phone.store)).toEqual(["Keep", "New"]);
+    expect(names(phone.engine)).toEqual(["Keep", "New"]);
   });
 });
 
@@ -157,7 +158,7 @@ describe("several server processes", () => {
 
     const viaA = createClient({ url: t.url, auth: { mode: "bearer", tokens: fixedToken(alice.token) } });
     await viaA.templates.create.mutate({ name: "From A", content: "c" });
-    await waitFor(() => names(onB.store).includes("From A"), "B's device to see A's write");
+    await waitFor(() => names(onB.engine).includes("From A"), "B's device to see A's write");
     onB.engine.stop();
   });
 
@@ -174,7 +175,7 @@ describe("several server processes", () => {
     await waitFor(() => phone.signals.length >= 1, "the subscription");
     const viaB = createClient({ url: secondUrl, auth: { mode: "bearer", tokens: fixedToken(alice.token) } });
     await viaB.templates.create.mutate({ name: "Before", content: "c" });
-    await waitFor(() => names(phone.store).includes("Before"), "the first write");
+    await waitFor(() => names(phone.engine).includes("Before"), "the first write");
 
     // The server stops with the SSE stream open (stop must not hang on it), a write lands elsewhere meanwhile.
     const stopped = Date.now();
@@ -186,8 +187,8 @@ describe("several server processes", () => {
       db: secondDb ?? t.testDb.db,
     });
     await restartable.start();
-    await waitFor(() => names(phone.store).includes("While down"), "the write made while the server was down");
-    expect(names(phone.store)).toEqual(["Before", "While down"]);
+    await waitFor(() => names(phone.engine).includes("While down"), "the write made while the server was down");
+    expect(names(phone.engine)).toEqual(["Before", "While down"]);
     phone.engine.stop();
     await restartable.stop();
   });
@@ -215,7 +216,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)("the LISTEN connection (PostgreS
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       const viaOther = createClient({ url, auth: { mode: "bearer", tokens: fixedToken(alice.token) } });
       await viaOther.templates.create.mutate({ name: "After the drop", content: "c" });
-      await waitFor(() => names(phone.store).includes("After the drop"), "the write after the reconnect");
+      await waitFor(() => names(phone.engine).includes("After the drop"), "the write after the reconnect");
     } finally {
       phone.engine.stop();
       await elsewhere.stop();
