@@ -56,6 +56,8 @@ export interface PromptBoosterServer {
   db: Database;
   /** The tombstone-pruning job (runs on its interval; tests run it by hand). */
   pruneJob: PruneJob;
+  /** The account mails (tests await `mail.idle()` to know every mail due has been sent). */
+  mail: MailService;
   /** Listens on `config.host:config.port`; resolves to the address. */
   start(): Promise<string>;
   /** Where Prometheus scrapes, once started with `config.metricsPort` set (its port may have been 0). */
@@ -197,6 +199,7 @@ async function assemble(
     app,
     db,
     pruneJob,
+    mail: mail.service,
     async start() {
       const url = await app.listen({ host: config.host, port: config.port });
       if (metrics && config.metricsPort !== undefined) {

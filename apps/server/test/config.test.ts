@@ -71,3 +71,47 @@ describe("SESSION_COOKIE_SAMESITE", () => {
     );
   });
 });
+
+describe("mail settings", () => {
+  const production = { NODE_ENV: "production", PGLITE_DATA_DIR: "memory://" };
+
+  it("sends through SMTP_URL; without it, writes mail to the log in development and is off in production", () => {
+    expect(loadConfig({}).mail).toMatchObject({ mode: "log", requireEmailVerification: false });
+    expect(loadConfig(production).mail.mode).toBe("off");
+    const smtp = loadConfig({
+      ...production,
+      SMTP_URL: "smtps://user:secret@mail.example.com:465",
+      MAIL_FROM: "Prompt Booster <no-reply@example.com>",
+      APP_URL: "https://app.example.com/",
+    });
+    expect(smtp.mail).toEqual({
+      mode: "smtp",
+      smtpUrl: "smtps://user:secret@mail.example.com:465",
+      from: "Prompt Booster <no-reply@example.com>",
+      appUrl: "https://app.example.com",
+      requireEmailVerification: false,
+    });
+  });
+
+  it("stops start-up only for AUTH_REQUIRE_EMAIL_VERIFICATION=true without SMTP_URL in production, in one line naming both", () => {
+    const message = errorOf({ ...production, AUTH_REQUIRE_EMAIL_VERIFICATION: "true" });
+    expect(message).toMatch(/^invalid configuration: AUTH_REQUIRE_EMAIL_VERIFICATION: .*SMTP_URL/);
+    expect(message).not.toContain("\n");
+    expect(loadConfig({ AUTH_REQUIRE_EMAIL_VERIFICATION: "true" }).mail.requireEmailVerification).toBe(true);
+  });
+
+  it("needs APP_URL and MAIL_FROM with SMTP_URL in production", () => {
+    const smtp = { ...production, SMTP_URL: "smtp://mail.example.com:587" };
+    expect(errorOf({ ...smtp, MAIL_FROM: "a@example.com" })).toMatch(/^invalid configuration: APP_URL: is required/);
+    expect(errorOf({ ...smtp, APP_URL: "https://app.example.com" })).toMatch(
+      /^invalid configuration: MAIL_FROM: is required/,
+    );
+  });
+
+  it("refuses a bad SMTP_URL without echoing it (it may hold a password), and an APP_URL with a query", () => {
+    const message = errorOf({ SMTP_URL: "http://user:secret@mail.example.com" });
+    expect(message).toBe("invalid configuration: SMTP_URL: must be an smtp:// or smtps:// URL");
+    expect(errorOf({ APP_URL: "https://app.example.com/?x=1" })).toMatch(/^invalid configuration: APP_URL: /);
+    expect(errorOf({ APP_URL: "ftp://app.example.com" })).toMatch(/^invalid configuration: APP_URL: /);
+  });
+});
