@@ -55,7 +55,7 @@ export type SettingsMerge =
   | { ok: false; problem: string };
 
 /** `patch` merged into `current`, and the paths whose value it changed. */
-export function mergeSettings(current: StoredSettings, patch: SettingsPatch): SettingsMerge {
+export function mergeSettings(current: SettingsColumns, patch: SettingsPatch): SettingsMerge {
   const changedColumns = COLUMNS.filter((column) => patch[column] !== undefined && patch[column] !== current[column]);
   const data = patch.settingsData ?? {};
   const settingsData = applyMergePatch(current.settingsData, data);
@@ -85,6 +85,15 @@ export function mergeSettings(current: StoredSettings, patch: SettingsPatch): Se
     },
     changed,
   };
+}
+
+/**
+ * The patch changes nothing of `current` (the settings as an answer or a CONFLICT's `details.current`
+ * shows them): e.g. a resent update that was applied before.
+ */
+export function patchInEffect(current: SettingsColumns, patch: SettingsPatch): boolean {
+  const merge = mergeSettings(current, patch);
+  return merge.ok && merge.changed.length === 0;
 }
 
 /** The row's new columns at `rev`, for Prisma: the merged ones, and what changed recorded at `rev`. */
