@@ -119,6 +119,14 @@ describe("sync.push, one mutation at a time", () => {
       });
     }
     expect(results[3]).toMatchObject({ error: { code: "NOT_FOUND", message: "Prompt not found" } });
+    // Settings: the current row from the service's CONFLICT, as a change of the settings entity.
+    const dark = await push(caller, [mutation("settings.update", { theme: "dark" })]);
+    const darkRev = dark.results[0]!.status === "applied" ? dark.results[0]!.rev : -1;
+    const staleTheme = await push(caller, [mutation("settings.update", { theme: "system", baseRev: darkRev - 1 })]);
+    expect(staleTheme.results[0]).toMatchObject({
+      status: "conflict",
+      current: { entity: "settings", rev: darkRev, deleted: false, data: { theme: "dark" } },
+    });
     // A create of a deleted id: the current row is its tombstone.
     const deletedAt = results[5]!.status === "applied" ? results[5]!.rev : -1;
     expect(results[6]).toMatchObject({

@@ -16,7 +16,7 @@ import type { PrismaClient } from "@prompt-booster/db";
 import { z } from "zod";
 
 import { isDatabaseUnavailable, isUniqueViolation } from "../lib/db-errors.ts";
-import { APP_ERROR_CODES, AppError } from "../lib/errors.ts";
+import { APP_ERROR_CODES, AppError, type AppErrorCode } from "../lib/errors.ts";
 import { UNSAFE_KEYS } from "../lib/input-guard.ts";
 import { groupSelect, settingsSelect, templateSelect, toSettings, toTemplate, versionSelect } from "../lib/rows.ts";
 import type { ServiceDeps } from "../lib/service.ts";
@@ -53,8 +53,11 @@ type Rejected = Omit<PushRejected, "mutationId">;
 /** A mutation's answer, without its mutationId. */
 type Answer = Applied | Conflict | Rejected;
 
-/** Which row a conflict is about, so its current state can be shown (again, when the answer is replayed). */
-const zRowRef = z.object({ entity: zSyncEntity, id: z.string() });
+/**
+ * Which row a conflict is about, so its current state can be shown (again, when the answer is replayed).
+ * Settings are one row per user: their id is not needed to find them.
+ */
+const zRowRef = z.object({ entity: zSyncEntity, id: z.string().nullable() });
 type RowRef = z.infer<typeof zRowRef>;
 
 /** An answer as the ledger keeps it: a conflict names its row instead of copying it (it is read when answered). */
@@ -68,6 +71,9 @@ const zRecorded = z.discriminatedUnion("status", [
   zPushRejected.omit({ mutationId: true }),
 ]);
 type Recorded = z.infer<typeof zRecorded>;
+
+/** AppErrors that say "not now" rather than "not this": never recorded as a mutation's answer. */
+const TRANSIENT: ReadonlySet<AppErrorCode> = new Set(["SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS", "TIMEOUT"]);
 
 const INTERNAL: Rejected = {
   status: "rejected",
@@ -113,9 +119,11 @@ async function applyOne(deps: PushDeps, userId: string, envelope: Envelope): Pro
     return ledger.recorded() ?? (await record(deps, userId, mutationId, appliedOf(result)));
   } catch (error) {
     if (error instanceof AnsweredElsewhere) return answerOfWinner(deps.db, userId, mutationId);
-    if (isDatabaseUnavailable(error)) throw error;
-    if (error instanceof AppError)
+    // The server's condition, not the mutation's: the whole call fails and is resent later.
+    if (isDatabaseUnavailable(error) || (error instanceof AppError && TRANSIENT.has(error.code))) throw error;
+    if (error instanceof AppError) {
       return record(deps, userId, mutationId, await refusal(deps.db, userId, mutation, error));
+    }
     // Its own transaction rolled back; the rest go on.
     deps.reportError?.(error, `sync.push: mutation ${mutationId} (${mutation.op}) failed`);
     return INTERNAL;
@@ -258,7 +266,7 @@ async function run(deps: ServiceDeps, userId: string, mutation: PushMutation): P
 }
 
 /** The row a mutation is about: its entity, and its id (settings have one row per user: no id needed). */
-function rowOf(mutation: PushMutation): { entity: SyncEntity; id: string | null } {
+function rowOf(mutation: PushMutation): RowRef {
   switch (mutation.op) {
     case "template.create":
     case "template.update":
@@ -282,7 +290,7 @@ async function refusal(db: PrismaClient, userId: string, mutation: PushMutation,
   const { entity, id } = rowOf(mutation);
   // The row the service saw under the user's lock, when it says; else the row as it is (or none of this user's).
   const shown = error.details?.current;
-  const current = changeOf(entity, shown) ?? (await currentRow(db, userId, { entity, id: id ?? "" }));
+  const current = changeOf(entity, shown) ?? (await currentRow(db, userId, { entity, id }));
   return { status: "conflict", error: { code, message: error.message }, ...(current && { current }) };
 }
 
@@ -302,16 +310,14 @@ async function currentRow(db: PrismaClient, userId: string, { entity, id }: RowR
     rev: row.rev,
     deleted: true,
   });
+  if (entity === "settings") {
+    const row = await db.userSettings.findUnique({ where: { userId }, select: { ...settingsSelect, deletedAt: true } });
+    if (!row) return undefined;
+    return row.deletedAt ? tombstone(row) : changeOf(entity, toSettings(row));
+  }
+  if (id === null) return undefined;
   const where = { id, userId };
   switch (entity) {
-    case "settings": {
-      const row = await db.userSettings.findUnique({
-        where: { userId },
-        select: { ...settingsSelect, deletedAt: true },
-      });
-      if (!row) return undefined;
-      return row.deletedAt ? tombstone(row) : changeOf(entity, toSettings(row));
-    }
     case "template": {
       const row = await db.template.findFirst({ where, select: { ...templateSelect, deletedAt: true } });
       if (!row) return undefined;
