@@ -1,6 +1,8 @@
 // IndexedDbSyncStore in a real browser: headless Chromium signs in to a real server, pulls the user's rows into
 // the store (sync.pull → store.apply), queues offline writes, reloads the page, and finds rows (with their Date
-// objects), cursor and queue where it left them. Needs Debian's `chromium` (apt-get install chromium).
+// objects), cursor and queue where it left them. Also the SyncStore contract suite (packages/client/test), each
+// store call forwarded into the page, and a database deleted by another tab. Needs Debian's `chromium`
+// (apt-get install chromium).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
@@ -8,6 +10,8 @@ import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import type { SyncStore } from "../../../packages/client/src/sync-store.ts";
+import { createMutation, syncStoreContract } from "../../../packages/client/test/sync-store.contract.ts";
 import { hasChromium, launchChromium, warnIfNoChromium } from "./support/chromium.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
@@ -39,6 +43,9 @@ interface PageWindow {
     settle(answered: string[]): Promise<void>;
     datesAreDates(): Promise<boolean>;
     databases(): Promise<string[]>;
+    openInstance(name: string): number;
+    call(instance: number, method: string, args: unknown[]): Promise<unknown>;
+    deleteDatabase(name: string): Promise<"deleted" | "blocked">;
   };
 }
 
@@ -80,6 +87,18 @@ const pageHtml = `<!doctype html><meta charset="utf-8"><title>Prompt Booster sto
         && rows.some((row) => row.data.updatedAt instanceof Date);
     },
     async databases() { return (await indexedDB.databases()).map((db) => db.name).sort(); },
+    // The contract suite's stores: one instance per call of open, reached by number.
+    instances: [],
+    openInstance(name) { return this.instances.push(new IndexedDbSyncStore({ name })) - 1; },
+    call(instance, method, args) { return this.instances[instance][method](...args); },
+    deleteDatabase(name) {
+      return new Promise((resolve, reject) => {
+        const request = indexedDB.deleteDatabase(name);
+        request.onsuccess = () => resolve("deleted");
+        request.onerror = () => reject(request.error);
+        request.onblocked = () => resolve("blocked");
+      });
+    },
   };
   window.ready = true;
 </script>`;
@@ -142,6 +161,61 @@ describe.skipIf(!hasChromium)("IndexedDbSyncStore in a real browser (Chromium)",
     await new Promise((resolve) => pageServer?.close(resolve));
   });
 
+  /** A SyncStore in the page, each call forwarded to it (Playwright carries Date objects both ways). */
+  async function storeInPage(page: Page, name: string): Promise<SyncStore> {
+    const instance = await page.evaluate(
+      (store) => (globalThis as unknown as PageWindow).app.openInstance(store),
+      name,
+    );
+    const call =
+      (method: keyof SyncStore) =>
+      (...args: unknown[]): Promise<never> =>
+        page.evaluate(([index, what, values]) => (globalThis as unknown as PageWindow).app.call(index, what, values), [
+          instance,
+          method,
+          args,
+        ] as const) as Promise<never>;
+    return {
+      load: call("load"),
+      apply: call("apply"),
+      reset: call("reset"),
+      enqueue: call("enqueue"),
+      settle: call("settle"),
+      forgetRejected: call("forgetRejected"),
+    };
+  }
+
+  let contractPage: Page | undefined;
+  syncStoreContract("IndexedDbSyncStore", {
+    persistent: true,
+    async open(scope) {
+      if (!contractPage) {
+        contractPage = await context.newPage();
+        await load(contractPage);
+      }
+      return storeInPage(contractPage, scope);
+    },
+  });
+
+  it("steps aside when another tab deletes its database, and starts over empty on its next call", async () => {
+    const page = await context.newPage();
+    await load(page);
+    const name = `deleted-${Math.random().toString(36).slice(2)}`;
+    const store = await storeInPage(page, name);
+    await store.enqueue(createMutation("Doomed"));
+    // Another tab (a second page of the same origin) deletes it: not blocked, as the open connection closes.
+    const other = await context.newPage();
+    await load(other);
+    const outcome = await other.evaluate(
+      (database) => (globalThis as unknown as PageWindow).app.deleteDatabase(database),
+      `prompt-booster-sync:${name}`,
+    );
+    expect(outcome).toBe("deleted");
+    expect(await store.load()).toEqual({ cursor: undefined, rows: [], pending: [], rejected: [] });
+    await store.apply([], 9);
+    expect((await (await storeInPage(page, name)).load()).cursor).toBe(9);
+  });
+
   async function load(page: Page) {
     await page.goto(pageOrigin);
     await page.waitForFunction(() => (globalThis as unknown as PageWindow).ready === true);
@@ -159,7 +233,7 @@ describe.skipIf(!hasChromium)("IndexedDbSyncStore in a real browser (Chromium)",
       username: `store_${suffix}`,
       password: `correct horse ${suffix}`,
     });
-    const templates = [];
+    const templates: { id: string }[] = [];
     for (const name of ["Editor", "Translator", "Critic"]) {
       templates.push(
         await page.evaluate((text) => (globalThis as unknown as PageWindow).app.createTemplate(text), name),
@@ -219,7 +293,7 @@ describe.skipIf(!hasChromium)("IndexedDbSyncStore in a real browser (Chromium)",
       rejected: [],
     });
     expect(await page.evaluate(() => (globalThis as unknown as PageWindow).app.databases())).toEqual(
-      [`prompt-booster-sync:${user.id}`, "prompt-booster-sync:another-user"].sort(),
+      expect.arrayContaining([`prompt-booster-sync:${user.id}`, "prompt-booster-sync:another-user"]),
     );
     expect(problems).toEqual([]);
   });

@@ -1,6 +1,7 @@
 // The SyncStore contract, as one suite any store runs: `open(scope)` returns a store over the scope's storage,
 // and a second `open` of the same scope is the app after a restart (a fresh instance reading what the first
-// one left). Used by store.test.ts (memory and file stores); the IndexedDB store is checked in Chromium.
+// one left). Run by store.test.ts (memory and file stores) and, for IndexedDbSyncStore, in Chromium by
+// apps/server/test/browser-store.e2e.test.ts.
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 
