@@ -1,6 +1,8 @@
 export { createClient, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_URL_LENGTH } from "./client.ts";
 export type { ApiClient, ClientAuth, ClientOptions } from "./client.ts";
 export * from "./adapters.ts";
+export { INDEXED_DB_PREFIX, IndexedDbSyncStore } from "./idb-store.ts";
+export type { IndexedDbFactory, IndexedDbSyncStoreOptions } from "./idb-store.ts";
 export * from "./import.ts";
 export { groupStatusOf, LocalView, mergePatch, SETTINGS_PENDING_ID } from "./local-view.ts";
 export type { GroupRow, RowData, SettingsRow, TemplateRow, VersionRow } from "./local-view.ts";
@@ -20,12 +22,16 @@ export type {
 } from "./sync-store.ts";
 export type {
   AppRouter,
+  AuthProviders,
   AuthResult,
+  ChangeEmailInput,
   ImportInput,
   ImportResult,
   PromptGroup,
   PromptPage,
   PromptVersion,
+  RequestPasswordResetInput,
+  ResetPasswordInput,
   RouterInputs,
   RouterOutputs,
   Session,
@@ -33,5 +39,6 @@ export type {
   Template,
   TemplatePage,
   User,
+  VerifyEmailResult,
 } from "./router-types.ts";
 // The zod schemas live on their own entry point, "@prompt-booster/client/schemas".
