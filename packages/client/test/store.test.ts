@@ -1,12 +1,13 @@
 // The SyncStore contract for the stores that run in Node: in memory and in files. (IndexedDB: in Chromium,
 // apps/server/test/browser-store.e2e.test.ts.) Also what only the file store has to say: its files, its
-// temporary files and an unreadable file.
+// temporary files and an unreadable file; and that the IndexedDB store is harmless to import in Node.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
 import { FileSyncStore, SyncStoreFileError } from "../src/electron.ts";
+import { IndexedDbSyncStore } from "../src/idb-store.ts";
 import { MemorySyncStore } from "../src/sync-store.ts";
 import { createMutation, syncStoreContract, templateRow } from "./sync-store.contract.ts";
 
@@ -71,5 +72,15 @@ describe("FileSyncStore on disk", () => {
     expect((await store.load()).rows).toEqual([]);
     await store.apply([], 4);
     expect((await new FileSyncStore(dir).load()).cursor).toBe(4);
+  });
+});
+
+describe("IndexedDbSyncStore outside a browser", () => {
+  it("can be imported and built where there is no indexedDB, and says so once it is used", async () => {
+    expect("indexedDB" in globalThis).toBe(false);
+    const store = new IndexedDbSyncStore({ name: "user-1" });
+    expect(store.databaseName).toBe("prompt-booster-sync:user-1");
+    await expect(store.load()).rejects.toThrow("IndexedDbSyncStore: this environment has no indexedDB");
+    expect(() => new IndexedDbSyncStore({ name: "" })).toThrow(/a name is required/);
   });
 });
