@@ -119,6 +119,29 @@ describe("password reset over REST", () => {
   });
 });
 
+describe("the typed client in bearer mode", () => {
+  it("keeps the token a reset answers, so the device is signed in with it", async () => {
+    const user = await account();
+    let stored: string | null = user.token;
+    const tokens: TokenStore = {
+      get: () => stored,
+      set: (token) => void (stored = token),
+      clear: () => void (stored = null),
+    };
+    const device = createClient({ url: t.url, auth: { mode: "bearer", tokens } });
+    await device.auth.requestPasswordReset.mutate({ email: user.email });
+    const { token } = await smtp.take(user.email);
+    const refused = await device.auth.resetPassword
+      .mutate({ token: "y".repeat(43), newPassword: "new phrase 1" })
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(Error);
+    expect(stored).toBe(user.token);
+    const reset = await device.auth.resetPassword.mutate({ token: token!, newPassword: "the device's new phrase" });
+    expect(stored).toBe(reset.token);
+    expect((await device.auth.me.query()).user.id).toBe(user.user.id);
+  });
+});
+
 describe("verification and email change through the typed client", () => {
   it("round-trip through received mails", async () => {
     const user = await account();

@@ -13,7 +13,10 @@ export type ClientAuth =
   /** Apps that hold the token themselves: sent as `Authorization: Bearer …`, never in a URL. */
   | {
       mode: "bearer";
-      /** Gets every sign-in's token (`register`, `login`, `refreshToken`); cleared on sign-out and on UNAUTHORIZED. */
+      /**
+       * Gets every sign-in's token (`register`, `login`, `refreshToken`, `resetPassword`); cleared on sign-out
+       * and on UNAUTHORIZED.
+       */
       tokens: TokenStore;
     };
 

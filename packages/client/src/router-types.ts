@@ -16,4 +16,10 @@ export type PromptGroup = RouterOutputs["prompts"]["get"];
 export type PromptPage = RouterOutputs["prompts"]["list"];
 export type PromptVersion = PromptGroup["versions"][number];
 export type ImportInput = RouterInputs["import"]["localData"];
+/** Which sign-in and mail features the server has on (`auth.providers`): hide the flows it cannot serve. */
+export type AuthProviders = RouterOutputs["auth"]["providers"];
+export type RequestPasswordResetInput = RouterInputs["auth"]["requestPasswordReset"];
+export type ResetPasswordInput = RouterInputs["auth"]["resetPassword"];
+export type VerifyEmailResult = RouterOutputs["auth"]["verifyEmail"];
+export type ChangeEmailInput = RouterInputs["auth"]["changeEmail"];
 export type ImportResult = RouterOutputs["import"]["localData"];
