@@ -3,8 +3,6 @@
 // reads what the other wrote. Needs Debian's `chromium` (apt-get install chromium).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { createRequire } from "node:module";
-import path from "node:path";
 import { randomUUID } from "node:crypto";
 import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +11,7 @@ import { createClient } from "@prompt-booster/client";
 
 import { openVault } from "../../../packages/client/src/vault/index.ts";
 import { logIn } from "./support/auth.ts";
+import { bundleClientModules } from "./support/browser-bundle.ts";
 import { hasChromium, launchChromium, warnIfNoChromium } from "./support/chromium.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
@@ -32,32 +31,6 @@ interface PageWindow {
     entries(): Promise<Record<string, string>>;
     hasSubtle(): boolean;
   };
-}
-
-const clientDir = path.resolve(import.meta.dirname, "../../../packages/client");
-
-/** The part of esbuild's API used here (esbuild comes with tsup, the client package's bundler). */
-interface Esbuild {
-  build(options: Record<string, unknown>): Promise<{ outputFiles: { text: string }[] }>;
-}
-
-/** The client package's main entry and its vault, bundled for the browser (every dependency inlined). */
-async function bundleForBrowser(): Promise<string> {
-  const tsup = createRequire(path.join(clientDir, "package.json")).resolve("tsup");
-  const esbuild = (await import(createRequire(tsup).resolve("esbuild"))) as Esbuild;
-  const result = await esbuild.build({
-    stdin: {
-      contents: `export * from "./src/index.ts"; export * from "./src/vault/index.ts";`,
-      resolveDir: clientDir,
-      loader: "ts",
-    },
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    write: false,
-  });
-  return result.outputFiles[0]!.text;
 }
 
 const pageHtml = `<!doctype html><meta charset="utf-8"><title>Prompt Booster vault test page</title>
@@ -88,7 +61,8 @@ describe.skipIf(!hasChromium)("key vault in Chromium and Node", () => {
   let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
 
   beforeAll(async () => {
-    const bundle = await bundleForBrowser();
+    // The client's main entry and its vault (openVault is not on the main entry's build yet).
+    const bundle = await bundleClientModules(["./src/index.ts", "./src/vault/index.ts"]);
     pageServer = http.createServer((request, response) => {
       const script = request.url === "/client.js";
       response.writeHead(200, { "content-type": script ? "text/javascript" : "text/html" });
