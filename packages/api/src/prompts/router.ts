@@ -49,7 +49,10 @@ export const promptsRouter = router({
         protect: true,
         tags,
         summary: "Start a prompt group with its first version",
-        description: "With a client-chosen `id`, repeating the same create returns the same group.",
+        description:
+          "With a client-chosen `id`, repeating the same create returns the same group. `createdAt` and " +
+          "`firstVersion.timestamp` may carry the device's times (a prompt written offline); a time more than " +
+          "5 minutes ahead of the server's clock is replaced by the server's.",
       },
     })
     .input(zCreatePromptInput)
@@ -101,7 +104,9 @@ export const promptsRouter = router({
         protect: true,
         tags,
         summary: "Add the next version (an iteration)",
-        description: "Gets number `currentVersionNumber + 1`; concurrent calls get consecutive numbers.",
+        description:
+          "Gets number `currentVersionNumber + 1`; concurrent calls get consecutive numbers. `timestamp` may " +
+          "carry the device's time (as for a create). The group's status follows its latest version.",
       },
     })
     .input(zAddVersionInput)
@@ -123,7 +128,8 @@ export const promptsRouter = router({
         tags,
         summary: "Mark or complete a version",
         description:
-          "Changes `optimizedPrompt`, `status`, `favorite` and `tags`; a pending version is completed this way.",
+          "Changes `optimizedPrompt`, `status`, `favorite` and `tags`; a pending version is completed this way " +
+          "(the group's status follows its latest version's).",
       },
     })
     .input(zUpdateVersionInput)

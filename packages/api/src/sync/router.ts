@@ -13,7 +13,10 @@ export const syncRouter = router({
     .output(zPullOutput)
     .query(({ ctx, input }) => pull(ctx.deps, ctx.auth.user.id, input)),
 
-  /** A device's queued offline writes, applied in order, each once (safe to resend), each with its result. */
+  /**
+   * A device's queued offline writes, applied in order, each exactly once by its mutationId (safe to resend),
+   * each answered on its own: applied, conflict (with the current row) or rejected (with field errors).
+   */
   push: protectedProcedure
     .input(zPushInput)
     .output(zPushOutput)
