@@ -27,6 +27,8 @@ interface PageWindow {
     createPrompt(text: string): Promise<{ id: string }>;
     follow(): Promise<void>;
     templateNames(): string[];
+    writeTemplate(name: string): Promise<string>;
+    isPending(id: string): boolean;
     me(): Promise<unknown>;
     logout(): Promise<unknown>;
     expired: number;
@@ -58,6 +60,12 @@ const pageHtml = `<!doctype html><meta charset="utf-8"><title>Prompt Booster tes
       await this.engine.start();
     },
     templateNames() { return this.engine.view.list("template").map((t) => t.name); },
+    async writeTemplate(name) {
+      const id = crypto.randomUUID();
+      await this.engine.write({ op: "template.create", input: { id, name, content: "Written in the page" } });
+      return id;
+    },
+    isPending(id) { return this.engine.view.isPending(id); },
     me() { return this.client.auth.me.query(); },
     async logout() { this.engine.stop(); return this.client.auth.logout.mutate(); },
   };
@@ -74,9 +82,11 @@ describe.skipIf(!hasChromium)("in a real browser (Chromium)", () => {
   beforeAll(async () => {
     // The page's origin (another port, so another origin) must be known before the API allows it.
     pageServer = http.createServer((request, response) => {
-      if (request.url === "/client.js") {
+      // The client, and the chunk it loads on demand (the engine's validation) beside it, as a static host would.
+      const chunk = /^\/(validate-[\w-]+\.js)$/.exec(request.url ?? "")?.[1];
+      if (request.url === "/client.js" || chunk) {
         response.writeHead(200, { "content-type": "text/javascript" });
-        response.end(fs.readFileSync(path.join(clientDir, "dist/browser.js")));
+        response.end(fs.readFileSync(path.join(clientDir, "dist", chunk ?? "browser.js")));
       } else {
         response.writeHead(200, { "content-type": "text/html" });
         response.end(pageHtml);
@@ -86,13 +96,14 @@ describe.skipIf(!hasChromium)("in a real browser (Chromium)", () => {
     pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
     api = await startTestServer({ env: { CORS_ORIGINS: pageOrigin } });
 
-    // The client exactly as an app would ship it: its self-contained browser build.
+    // The client exactly as an app would ship it: its self-contained browser build (tsup builds every entry and
+    // its declarations, minutes on a busy machine).
     const tsup = createRequire(path.join(clientDir, "package.json")).resolve("tsup/dist/cli-default.js");
     execFileSync(process.execPath, [tsup], { cwd: clientDir, stdio: "pipe" });
 
     browser = await launchChromium();
     context = browser.context;
-  }, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -141,6 +152,16 @@ describe.skipIf(!hasChromium)("in a real browser (Chromium)", () => {
       undefined,
       { timeout: 5_000 },
     );
+
+    // A write through the engine: validated by the chunk the client loads on demand, shown at once, pushed.
+    const written = await page.evaluate(
+      (name) => (globalThis as unknown as PageWindow).app.writeTemplate(name),
+      "Mine",
+    );
+    expect(await page.evaluate(() => (globalThis as unknown as PageWindow).app.templateNames())).toContain("Mine");
+    await page.waitForFunction((id) => !(globalThis as unknown as PageWindow).app.isPending(id), written, {
+      timeout: 5_000,
+    });
 
     // Log out: the cookie's session ends, and the next call reports the expired session to the app.
     await page.evaluate(() => (globalThis as unknown as PageWindow).app.logout());

@@ -289,7 +289,7 @@ await client.templates.create.mutate({ nmae: "Greeting", content: "Say hello" })
     });
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.some((input) => input.includes("node_modules/@prompt-booster/client/dist/index.js"))).toBe(true);
-    expect(inputs.filter((input) => /^node:|electron|schemas\.js/.test(input))).toEqual([]);
+    expect(inputs.filter((input) => /^node:|electron|client\/dist\/schemas\.js/.test(input))).toEqual([]);
     const outputs = Object.values(result.metafile.outputs);
     const entry = outputs.find((output) => output.entryPoint !== undefined)!;
     expect(Object.keys(entry.inputs).filter((input) => input.includes("node_modules/zod/"))).toEqual([]);
