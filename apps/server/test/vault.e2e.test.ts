@@ -3,7 +3,14 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { createClient, type ApiClient, type TokenStore } from "@prompt-booster/client";
+import {
+  createClient,
+  modelSettingsPatch,
+  toModelSettings,
+  type ApiClient,
+  type AppModelSettings,
+  type TokenStore,
+} from "@prompt-booster/client";
 
 import {
   openVault,
@@ -90,30 +97,42 @@ describe("key vault, end to end", () => {
     expect(wrong.message).toMatch(/wrong passphrase/i);
   });
 
-  it("lets a device without the passphrase sync everything else, with the keys missing", async () => {
+  it("puts the keys back into model-settings on devices with the passphrase; others sync the rest, keys missing", async () => {
     const { laptop, phone } = await account();
+    // The app's model-settings, with keys typed on the laptop: the keys go to the vault, the rest to settings.
+    const config = (id: string, apiKey: string) => ({ id, providerName: id, apiKey, model: "m", enabled: true });
+    const modelSettings: AppModelSettings = {
+      state: {
+        activeModel: "openai",
+        lastUpdate: 1_760_000_000_000,
+        configs: { openai: config("openai", keys.openai), gemini: config("gemini", "") },
+        customInterfaces: [config("mgrdx3k1q8z4n2v7c0a", keys.deepseek)],
+      },
+      version: 0,
+    };
+    const { settingsData, deviceKeys } = modelSettingsPatch(modelSettings);
     const vault = await openVault(laptop, passphrase);
-    await vault.set("openai", keys.openai);
+    for (const [provider, secret] of Object.entries(deviceKeys)) await vault.set(provider, secret);
+    await laptop.settings.update.mutate({ settingsData });
     await laptop.templates.create.mutate({ name: "Shared", content: "Synced without the vault" });
-    const modelSettings = { configs: { openai: { id: "openai", apiKey: "", model: "gpt-4o-mini" } } };
-    await laptop.settings.update.mutate({ settingsData: { "model-settings": { state: modelSettings } } });
 
-    // The phone never opens the vault: everything else arrives; the vault is ciphertext only.
+    // A device with the passphrase: the same model-settings as on the laptop, keys included.
+    const settingsOnPhone = await phone.settings.get.query();
+    const onPhone = await openVault(phone, passphrase);
+    expect(toModelSettings(settingsOnPhone, await onPhone.entries())).toEqual(modelSettings);
+
+    // A device without it: everything else arrives, the keys show as missing, the vault is ciphertext only.
     const pulled = await phone.sync.pull.query({});
-    const entities = pulled.changes.map((change) => change.entity);
-    expect(entities).toEqual(expect.arrayContaining(["settings", "template"]));
-    expect(JSON.stringify(pulled)).not.toContain(keys.openai);
+    expect(pulled.changes.map((change) => change.entity)).toEqual(expect.arrayContaining(["settings", "template"]));
+    const withoutKeys = toModelSettings(settingsOnPhone, {});
+    expect(withoutKeys?.state.configs.openai?.apiKey).toBe("");
+    expect(withoutKeys?.state.customInterfaces[0]?.apiKey).toBe("");
     const stored = await phone.vault.get.query();
-    expect(stored.entries.map((entry) => entry.provider)).toEqual(["openai"]);
-    expect(JSON.stringify(stored)).not.toContain(keys.openai);
-
-    // The app's model settings with the vault's keys put back: the laptop has them, the phone shows them missing.
-    const withKeys = (secrets: Record<string, string>) =>
-      Object.fromEntries(
-        Object.entries(modelSettings.configs).map(([id, config]) => [id, { ...config, apiKey: secrets[id] ?? "" }]),
-      );
-    expect(withKeys(await vault.entries()).openai?.apiKey).toBe(keys.openai);
-    expect(withKeys({}).openai?.apiKey).toBe("");
+    expect(stored.entries.map((entry) => entry.provider).sort()).toEqual(["mgrdx3k1q8z4n2v7c0a", "openai"]);
+    for (const text of [JSON.stringify(pulled), JSON.stringify(stored)]) {
+      expect(text).not.toContain(keys.openai);
+      expect(text).not.toContain(keys.deepseek);
+    }
   });
 
   it("keeps both of two providers added at once by two devices", async () => {
