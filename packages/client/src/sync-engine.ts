@@ -113,7 +113,10 @@ export class SyncEngine {
   /** Reads the store into memory (once; `start` does it). */
   load(): Promise<void> {
     this.loaded ??= (async () => {
-      const state = await this.store.load();
+      const state = await this.store.load().catch((error: unknown) => {
+        this.loaded = undefined; // a failed load is tried again by the next call
+        throw error;
+      });
       for (const row of state.rows) this.confirmed.set(rowKey(row), row);
       this.cursor = state.cursor;
       this.queue = [...state.pending];
@@ -186,10 +189,23 @@ export class SyncEngine {
     this.pushing ??= (async () => {
       try {
         await this.load();
+        let size = PUSH_BATCH;
         for (;;) {
-          const batch = this.queue.slice(0, PUSH_BATCH);
+          const batch = this.queue.slice(0, size);
           if (batch.length === 0) return;
-          const { results } = await this.client.sync.push.mutate({ mutations: batch });
+          let results: PushResult[];
+          try {
+            ({ results } = await this.client.sync.push.mutate({ mutations: batch }));
+          } catch (error) {
+            // The call itself was refused (an envelope the server cannot read, a body too large): find the
+            // mutation at fault by sending one at a time, and set it aside, so it never blocks the queue.
+            if (!isRefusedCall(error)) throw error;
+            if (batch.length > 1) {
+              size = 1;
+              continue;
+            }
+            results = [refusedResult(batch[0]!.mutationId, error)];
+          }
           if ((await this.settle(batch, results)) === 0) return;
         }
       } finally {
@@ -330,6 +346,18 @@ export class SyncEngine {
     const delay = this.options.retryDelayMs?.(++this.attempts) ?? Math.min(30_000, 500 * 2 ** this.attempts);
     this.retryTimer = setTimeout(() => this.subscribe(), delay);
   }
+}
+
+/** A push the server refused as a whole for what it carries (retrying the same request cannot succeed). */
+function isRefusedCall(error: unknown): boolean {
+  const code = (error as { data?: { code?: unknown } } | undefined)?.data?.code;
+  return code === "BAD_REQUEST" || code === "PAYLOAD_TOO_LARGE";
+}
+
+function refusedResult(mutationId: string, error: unknown): PushResult {
+  const data = (error as { data?: { code?: unknown } }).data;
+  const message = error instanceof Error ? error.message : "The server refused this change";
+  return { mutationId, status: "rejected", error: { code: String(data?.code), message } };
 }
 
 /** The server closed this live stream for a newer one of the same user (`SYNC_MAX_STREAMS_PER_USER`). */

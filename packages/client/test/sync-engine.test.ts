@@ -14,7 +14,7 @@ interface PushCall {
 }
 
 /** A server whose push answers come from `answer` and whose pulls hand out `pages`, in turn. */
-function fakeServer(answer: (mutation: QueuedMutation) => PushResult | "offline") {
+function fakeServer(answer: (mutation: QueuedMutation) => PushResult | "offline" | "refuse the call") {
   const pushes: PushCall[] = [];
   const pages: { changes: SyncChange[]; cursor: number; hasMore: boolean }[] = [];
   let cursor = 0;
@@ -25,6 +25,9 @@ function fakeServer(answer: (mutation: QueuedMutation) => PushResult | "offline"
           pushes.push(input);
           const results = input.mutations.map(answer);
           if (results.includes("offline")) throw new TypeError("fetch failed");
+          if (results.includes("refuse the call")) {
+            throw Object.assign(new Error("Invalid input"), { data: { code: "BAD_REQUEST" } });
+          }
           return { results: results as PushResult[] };
         },
       },
@@ -192,6 +195,26 @@ describe("SyncEngine", () => {
     await engine.flush();
     expect(engine.pending()).toEqual([]);
     expect(engine.rejected()).toEqual([]);
+  });
+
+  it("a queued write that makes the server refuse the whole call is found and set aside", async () => {
+    const store = new MemorySyncStore();
+    const [first, last] = [template("One"), template("Three")];
+    await store.enqueue({ ...first, mutationId: randomUUID() });
+    // A mutationId the envelope refuses (longer than 64 characters): the whole push is a 400.
+    await store.enqueue({ ...template("Two"), mutationId: "x".repeat(65) });
+    await store.enqueue({ ...last, mutationId: randomUUID() });
+    const server = fakeServer((mutation) =>
+      mutation.mutationId.length > 64 ? "refuse the call" : applied(3)(mutation),
+    );
+    const engine = new SyncEngine({ client: server.client, store });
+    await engine.start();
+    expect(engine.pending()).toEqual([]);
+    expect(engine.rejected().map((entry) => [entry.mutation.mutationId.length, entry.result.error.code])).toEqual([
+      [65, "BAD_REQUEST"],
+    ]);
+    expect(server.pushes.map((push) => push.mutations.length)).toEqual([3, 1, 1, 1]);
+    engine.stop();
   });
 
   it("a queued write loaded from the store shows in the view at load", async () => {
