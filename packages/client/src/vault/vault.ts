@@ -20,6 +20,16 @@ import { VaultError, VaultIntegrityError, VaultLockedError, VaultRollbackError }
 type VaultState = RouterOutputs["vault"]["get"];
 type VaultKeyRow = NonNullable<VaultState["key"]>;
 type VaultEntryRow = VaultState["entries"][number];
+type EntryVersion = { id: string; version: number };
+
+/** An entry encrypted on this device: the input of `vault.putEntry` (directly, or queued through sync.push). */
+export interface SealedEntry {
+  id: string;
+  provider: string;
+  version: number;
+  ciphertext: string;
+  iv: string;
+}
 
 /** The shortest passphrase a new vault (or a passphrase change) accepts. */
 export const VAULT_PASSPHRASE_MIN_LENGTH = 8;
@@ -39,25 +49,32 @@ export async function openVault(client: ApiClient, passphrase: string, options: 
   const userId = options.userId ?? (await client.auth.me.query()).user.id;
   const iterations = options.iterations ?? VAULT_KDF_ITERATIONS;
   const state = await client.vault.get.query();
-  if (state.key) return unlock(client, userId, passphrase, state.key);
+  if (state.key) return unlock(client, userId, passphrase, state.key, iterations, [...state.entries, ...state.deleted]);
 
   checkNewPassphrase(passphrase);
   const keyVersion = state.keyVersion + 1;
   const { material, vaultKey } = await createVaultKey(passphrase, userId, keyVersion, iterations);
   try {
     const key = await client.vault.setup.mutate({ ...material, keyVersion });
-    return new Vault(client, userId, vaultKey, key, iterations);
+    return new Vault(client, userId, vaultKey, key, iterations, state.deleted);
   } catch (error) {
     // Another device made the vault first: this passphrase must open that one.
     const current = conflictDetails(error)?.current as VaultKeyRow | undefined;
     if (!current) throw error;
-    return unlock(client, userId, passphrase, current);
+    return unlock(client, userId, passphrase, current, iterations, state.deleted);
   }
 }
 
-async function unlock(client: ApiClient, userId: string, passphrase: string, key: VaultKeyRow): Promise<Vault> {
+async function unlock(
+  client: ApiClient,
+  userId: string,
+  passphrase: string,
+  key: VaultKeyRow,
+  iterations: number,
+  seen: readonly EntryVersion[],
+): Promise<Vault> {
   const vaultKey = await unlockVaultKey(passphrase, userId, key.keyVersion, key);
-  return new Vault(client, userId, vaultKey, key, VAULT_KDF_ITERATIONS);
+  return new Vault(client, userId, vaultKey, key, iterations, seen);
 }
 
 function checkNewPassphrase(passphrase: string): void {
@@ -87,12 +104,20 @@ export class Vault {
   #seen = new Map<string, number>();
 
   /** @internal Made by openVault. */
-  constructor(client: ApiClient, userId: string, vaultKey: VaultCryptoKey, key: VaultKeyRow, iterations: number) {
+  constructor(
+    client: ApiClient,
+    userId: string,
+    vaultKey: VaultCryptoKey,
+    key: VaultKeyRow,
+    iterations: number,
+    seen: readonly EntryVersion[],
+  ) {
     this.#client = client;
     this.#userId = userId;
     this.#vaultKey = vaultKey;
     this.#key = keyMaterialOf(key);
     this.#iterations = iterations;
+    for (const entry of seen) this.#see(entry.id, entry.version);
   }
 
   /** The providers that have a secret, sorted; never the secrets. */
@@ -120,14 +145,27 @@ export class Vault {
    * value), never merged: the entry then moves to the version after that one.
    */
   async set(provider: string, secret: string): Promise<void> {
-    const vaultKey = this.#unlocked();
-    const id = await vaultEntryId(this.#userId, provider);
     const write = async (version: number) => {
-      const sealed = await encryptEntry(vaultKey, { userId: this.#userId, entryId: id, provider, version }, secret);
-      const stored = await this.#client.vault.putEntry.mutate({ id, provider, version, ...sealed });
-      this.#see(id, stored.version);
+      const stored = await this.#client.vault.putEntry.mutate(await this.#seal(provider, secret, version));
+      this.#see(stored.id, stored.version);
     };
-    await this.#writeNextVersion(id, write);
+    await this.#writeNextVersion(await vaultEntryId(this.#userId, provider), write);
+  }
+
+  /**
+   * The provider's secret sealed for the next version this device knows of, without calling the server: the
+   * input of a `vault.putEntry` mutation to queue offline (`engine.write({ op: "vault.putEntry", input })`).
+   * If another device wrote that entry first, the push answers `conflict`; call `set` then.
+   */
+  async sealEntry(provider: string, secret: string): Promise<SealedEntry> {
+    const id = await vaultEntryId(this.#userId, provider);
+    return this.#seal(provider, secret, (this.#seen.get(id) ?? 0) + 1);
+  }
+
+  async #seal(provider: string, secret: string, version: number): Promise<SealedEntry> {
+    const id = await vaultEntryId(this.#userId, provider);
+    const at = { userId: this.#userId, entryId: id, provider, version };
+    return { id, provider, version, ...(await encryptEntry(this.#unlocked(), at, secret)) };
   }
 
   /** Deletes the provider's secret; false when there was none. */
