@@ -1,5 +1,6 @@
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 
+import { accountRouter } from "./account/router.ts";
 import { authRouter } from "./auth/router.ts";
 import { importRouter } from "./import/router.ts";
 import { promptsRouter } from "./prompts/router.ts";
@@ -19,6 +20,7 @@ export const appRouter = router({
   sync: syncRouter,
   import: importRouter,
   vault: vaultRouter,
+  account: accountRouter,
 });
 
 export type AppRouter = typeof appRouter;
