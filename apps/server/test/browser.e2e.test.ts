@@ -82,11 +82,9 @@ describe.skipIf(!hasChromium)("in a real browser (Chromium)", () => {
   beforeAll(async () => {
     // The page's origin (another port, so another origin) must be known before the API allows it.
     pageServer = http.createServer((request, response) => {
-      // The client, and the chunk it loads on demand (the engine's validation) beside it, as a static host would.
-      const chunk = /^\/(validate-[\w-]+\.js)$/.exec(request.url ?? "")?.[1];
-      if (request.url === "/client.js" || chunk) {
+      if (request.url === "/client.js") {
         response.writeHead(200, { "content-type": "text/javascript" });
-        response.end(fs.readFileSync(path.join(clientDir, "dist", chunk ?? "browser.js")));
+        response.end(fs.readFileSync(path.join(clientDir, "dist/browser.js")));
       } else {
         response.writeHead(200, { "content-type": "text/html" });
         response.end(pageHtml);
@@ -153,7 +151,7 @@ describe.skipIf(!hasChromium)("in a real browser (Chromium)", () => {
       { timeout: 5_000 },
     );
 
-    // A write through the engine: validated by the chunk the client loads on demand, shown at once, pushed.
+    // A write through the engine: validated (zod and the schemas, inlined in browser.js), shown at once, pushed.
     const written = await page.evaluate(
       (name) => (globalThis as unknown as PageWindow).app.writeTemplate(name),
       "Mine",
