@@ -338,3 +338,17 @@ describe("without mail", () => {
     ).toBe("mailNotConfigured");
   });
 });
+
+describe("token issuing", () => {
+  it("leaves exactly one live reset token when requests race", async () => {
+    const user = await registered();
+    await Promise.all(Array.from({ length: 5 }, () => caller().auth.requestPasswordReset({ email: user.email })));
+    const tokens = await Promise.all(Array.from({ length: 5 }, () => smtp.take(user.email)));
+    expect(await t.db.prisma.accountToken.count({ where: { userId: user.user.id, purpose: "passwordReset" } })).toBe(1);
+    const results = await Promise.allSettled(
+      tokens.map(({ token }) => caller().auth.resetPassword({ token: token!, newPassword: "a raced passphrase" })),
+    );
+
+    expect(results.filter((result) => result.status === "fulfilled")).toHaveLength(1);
+  });
+});

@@ -41,6 +41,8 @@ export async function issueAccountToken(
   newEmail?: string,
 ): Promise<string> {
   const { token, id } = generateAccountToken();
+  // Under the user's row lock, so two requests at once cannot both leave a live token behind.
+  await tx.$queryRaw`SELECT 1 FROM "User" WHERE id = ${userId}::uuid FOR UPDATE`;
   await tx.accountToken.deleteMany({ where: { userId, purpose } });
   await tx.accountToken.create({
     data: {

@@ -68,26 +68,29 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
     url: `smtp://127.0.0.1:${port}`,
     received,
     mailsTo,
-    async take(address, timeoutMs = 10_000) {
-      let mail = untaken(address);
-      if (!mail) {
-        mail = await new Promise<ReceivedMail>((resolve, reject) => {
-          const timer = setTimeout(() => {
-            waiters.delete(check);
-            reject(new Error(`no mail to ${address} within ${timeoutMs} ms`));
-          }, timeoutMs);
-          function check() {
-            const found = untaken(address);
-            if (!found) return;
-            clearTimeout(timer);
-            waiters.delete(check);
-            resolve(found);
-          }
-          waiters.add(check);
-        });
-      }
-      taken.add(mail);
-      return mail;
+    take(address, timeoutMs = 10_000) {
+      // A mail is marked taken the moment it is handed to one caller, so concurrent takes get different mails.
+      const claim = () => {
+        const found = untaken(address);
+        if (found) taken.add(found);
+        return found;
+      };
+      const ready = claim();
+      if (ready) return Promise.resolve(ready);
+      return new Promise<ReceivedMail>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no mail to ${address} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        function check() {
+          const found = claim();
+          if (!found) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve(found);
+        }
+        waiters.add(check);
+      });
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
