@@ -262,6 +262,9 @@ async function run(deps: ServiceDeps, userId: string, mutation: PushMutation): P
       return prompts.deletePrompt(deps, userId, mutation.input);
     case "settings.update":
       return settings.updateSettings(deps, userId, mutation.input);
+    default:
+      // A new op in zPushMutation must be given its service here (and its row in rowOf).
+      return mutation satisfies never;
   }
 }
 
