@@ -82,7 +82,8 @@ describe.skipIf(!hasChromium)("password reset in a real browser (Chromium)", () 
     execFileSync(process.execPath, [tsup], { cwd: clientDir, stdio: "pipe" });
 
     browser = await launchChromium();
-  }, 120_000);
+    // The client build and Chromium's start take minutes when other test files build and browse alongside.
+  }, 300_000);
 
   afterAll(async () => {
     await browser?.close();
