@@ -26,12 +26,13 @@ const material = () => ({
   verifier: b64(32),
 });
 
-const entry = (provider: string, version = 1, id: string = randomUUID()) => ({
+const entry = (provider: string, version = 1, id: string = randomUUID(), keyVersion = 1) => ({
   id,
   provider,
   ciphertext: b64(80),
   iv: b64(12),
   version,
+  keyVersion,
 });
 
 /** A user with a real password (for reset) and a vault set up. */
@@ -207,7 +208,10 @@ describe("vault", () => {
     const renewed = await caller.vault.setup({ ...material(), keyVersion: 2 });
     expect(renewed).toMatchObject({ id: key.id, keyVersion: 2 });
     expect((await caller.vault.get()).deleted).toContainEqual({ id: openai.id, provider: "openai", version: 2 });
-    expect(await caller.vault.putEntry(entry("openai", 3, openai.id))).toMatchObject({ version: 3 });
+    // A write sealed under the old vault (key version 1) is refused: nobody could read it.
+    const stale = await expectAppError(caller.vault.putEntry(entry("gemini")), "CONFLICT");
+    expect(stale.details).toEqual({ keyVersion: 2 });
+    expect(await caller.vault.putEntry(entry("openai", 3, openai.id, 2))).toMatchObject({ version: 3 });
   });
 
   it("keeps the vault as it is when the account password changes", async () => {

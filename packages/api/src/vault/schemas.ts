@@ -64,7 +64,11 @@ export type SetupVaultInput = z.infer<typeof zSetupVaultInput>;
 export const zRewrapVaultInput = zVaultKeyMaterial.extend({ keyVersion: zVersion }).strict();
 export type RewrapVaultInput = z.infer<typeof zRewrapVaultInput>;
 
-/** Writes a secret: `version` is the entry's current version plus one (1 for a provider never stored). */
+/**
+ * Writes a secret: `version` is the entry's current version plus one (1 for a provider never stored);
+ * `keyVersion` is the vault key version the device unlocked, so a write sealed before a reset elsewhere (under
+ * a vault key that no longer exists) is refused instead of stored unreadable.
+ */
 export const zPutVaultEntryInput = z
   .object({
     id: zId,
@@ -72,6 +76,7 @@ export const zPutVaultEntryInput = z
     ciphertext: zBase64(17, VAULT_CIPHERTEXT_MAX_BYTES),
     iv: zBase64(VAULT_IV_BYTES),
     version: zVersion,
+    keyVersion: zVersion,
   })
   .strict();
 export type PutVaultEntryInput = z.infer<typeof zPutVaultEntryInput>;

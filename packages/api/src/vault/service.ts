@@ -82,10 +82,17 @@ export async function rewrapVault(deps: ServiceDeps, userId: string, input: Rewr
 
 /** Stores a provider's encrypted secret, as a new entry or as the next version of its entry. */
 export async function putVaultEntry(deps: ServiceDeps, userId: string, input: PutVaultEntryInput): Promise<VaultEntry> {
-  const { id, provider, ciphertext, iv, version } = input;
+  const { id, provider, ciphertext, iv, version, keyVersion } = input;
   try {
     return await userWrite(deps, userId, async (tx, rev) => {
-      await liveKey(tx, userId);
+      const key = await liveKey(tx, userId);
+      if (key.keyVersion !== keyVersion) {
+        throw new AppError(
+          "CONFLICT",
+          `keyVersion: the vault's key is at version ${key.keyVersion} (a passphrase change or a reset since): open the vault again`,
+          { keyVersion: key.keyVersion },
+        );
+      }
       const current = await tx.vaultEntry.findUnique({
         where: { id },
         select: { ...vaultEntrySelect, userId: true, deletedAt: true },

@@ -27,6 +27,8 @@ export interface SealedEntry {
   id: string;
   provider: string;
   version: number;
+  /** The vault key version this device unlocked: the server refuses the write once the key changed. */
+  keyVersion: number;
   ciphertext: string;
   iv: string;
 }
@@ -165,7 +167,8 @@ export class Vault {
   async #seal(provider: string, secret: string, version: number): Promise<SealedEntry> {
     const id = await vaultEntryId(this.#userId, provider);
     const at = { userId: this.#userId, entryId: id, provider, version };
-    return { id, provider, version, ...(await encryptEntry(this.#unlocked(), at, secret)) };
+    const sealed = await encryptEntry(this.#unlocked(), at, secret);
+    return { id, provider, version, keyVersion: this.#key.keyVersion, ...sealed };
   }
 
   /** Deletes the provider's secret; false when there was none. */
@@ -233,11 +236,8 @@ export class Vault {
     if (key.keyVersion < this.#key.keyVersion) {
       throw new VaultRollbackError("vault key", this.#key.keyVersion, key.keyVersion);
     }
-    if (key.keyVersion > this.#key.keyVersion) {
-      // A passphrase change or a reset elsewhere: this device must prove it knows the current passphrase.
-      this.lock();
-      throw new VaultLockedError("The vault's passphrase changed on another device: open it again with the new one");
-    }
+    // A passphrase change or a reset elsewhere: this device must prove it knows the current passphrase.
+    if (key.keyVersion > this.#key.keyVersion) throw this.#keyChanged();
     if (key.wrappedKey !== this.#key.wrappedKey || key.verifier !== this.#key.verifier) {
       throw new VaultIntegrityError("vault key", "the key row changed without a new key version");
     }
@@ -272,11 +272,20 @@ export class Vault {
     try {
       await write((known?.version ?? 0) + 1);
     } catch (error) {
-      const current = conflictDetails(error)?.current as { version?: unknown } | undefined;
+      const details = conflictDetails(error);
+      if (typeof details?.keyVersion === "number") throw this.#keyChanged();
+      const current = details?.current as { version?: unknown } | undefined;
       if (typeof current?.version !== "number") throw error;
       this.#see(id, current.version);
       await write(current.version + 1);
     }
+  }
+
+  #keyChanged(): VaultLockedError {
+    this.lock();
+    return new VaultLockedError(
+      "The vault's key changed on another device (a new passphrase or a reset): open it again",
+    );
   }
 }
 
