@@ -34,6 +34,7 @@ import {
   sendNotFound,
 } from "./http/errors.ts";
 import { registerRestRoutes } from "./http/rest.ts";
+import { registerExportRoute } from "./http/export.ts";
 import { createMetrics, listenForScrapes, recordRequests, type MetricsListener } from "./http/metrics.ts";
 import { RequestLog } from "./http/request-log.ts";
 import { guardRawTrpcInput } from "./http/trpc-raw-input.ts";
@@ -192,6 +193,8 @@ async function assemble(
   const document = openApiDocument();
   app.get("/api/openapi.json", async () => document);
   await registerRestRoutes(app, { basePath: "/api", createContext });
+  // account.export as a streamed file download (not one JSON value, so not one of the generic REST routes).
+  registerExportRoute(app, { basePath: "/api", createContext });
 
   let closing: Promise<void> | undefined;
   let metricsListener: MetricsListener | undefined;

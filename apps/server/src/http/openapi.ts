@@ -2,6 +2,8 @@ import { generateOpenApiDocument, type OpenAPIObject } from "trpc-to-openapi";
 
 import { appRouter, listProcedures } from "@prompt-booster/api";
 
+import { EXPORT_PATH, exportPathItem } from "./export.ts";
+
 type SchemaObject = NonNullable<NonNullable<OpenAPIObject["components"]>["schemas"]>[string];
 type Operation = { operationId?: string; security?: unknown; responses?: Record<string, unknown> } & Record<
   string,
@@ -38,6 +40,13 @@ export function openApiDocument(): OpenAPIObject {
       };
     }
   }
+  // GET /export streams account.export's document from a route of its own (http/export.ts).
+  const exportOperation = { operationId: "account-export" };
+  operationIds.add(exportOperation.operationId);
+  document.paths = {
+    ...document.paths,
+    [EXPORT_PATH]: exportPathItem(errorResponses(exportOperation, "get", EXPORT_PATH, true)),
+  };
   // A renamed procedure must not silently lose its 409 or 429.
   const unknown = Object.keys(ruleStatuses).filter((id) => !operationIds.has(id));
   if (unknown.length > 0) throw new Error(`openapi.ts names operations that do not exist: ${unknown.join(", ")}`);
