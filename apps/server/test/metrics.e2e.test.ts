@@ -203,7 +203,7 @@ describe("with METRICS_PORT", () => {
         { mutationId: "m2", op: "template.delete", input: { id: randomUUID() } },
       ],
     });
-    expect(pushed.results.map((result) => result.status)).toEqual(["applied", "error"]);
+    expect(pushed.results.map((result) => result.status)).toEqual(["applied", "rejected"]);
     // The stream hears of the new revision: delivered by then.
     await stream.until(2);
     const imported = await fetch(`${t.url}/api/import`, {
@@ -224,7 +224,7 @@ describe("with METRICS_PORT", () => {
     expect(moved("prompt_booster_change_events_delivered_total")).toBeGreaterThanOrEqual(1);
     expect(moved("prompt_booster_procedure_calls_total", { procedure: "sync.push", status: "200" })).toBe(1);
     expect(moved("prompt_booster_sync_push_mutations_total", { status: "applied" })).toBe(1);
-    expect(moved("prompt_booster_sync_push_mutations_total", { status: "error" })).toBe(1);
+    expect(moved("prompt_booster_sync_push_mutations_total", { status: "rejected" })).toBe(1);
     expect(moved("prompt_booster_procedure_calls_total", { procedure: "import.localData", status: "200" })).toBe(1);
     expect(moved("prompt_booster_http_request_duration_seconds_count", { procedure: "sync.subscribe" })).toBe(1);
   });
