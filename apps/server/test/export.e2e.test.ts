@@ -6,6 +6,7 @@ import vm from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { zFullExport, zLocalExport } from "@prompt-booster/api/schemas";
+import { downloadExport, ExportError } from "@prompt-booster/client";
 
 import { signUp, type SignedUp } from "./support/auth.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
@@ -115,6 +116,31 @@ describe("GET /api/export", () => {
     const operation = document.paths["/export"]?.get;
     expect(operation?.security).toEqual([{ bearer: [] }]);
     expect(Object.keys(operation?.responses ?? {})).toEqual(expect.arrayContaining(["200", "400", "401", "503"]));
+  });
+});
+
+describe("downloadExport (client package)", () => {
+  it("downloads with the client's bearer token, and clears the token store on 401", async () => {
+    let token: string | null = alice.token;
+    const tokens = { get: () => token, set: (value: string) => void (token = value), clear: () => void (token = null) };
+    const { response, filename } = await downloadExport(
+      { url: t.url, auth: { mode: "bearer", tokens } },
+      { format: "local" },
+    );
+    expect(filename).toMatch(/^prompt-booster-local-[\d-]+\.json$/);
+    expect(zLocalExport.parse(await response.json()).format).toBe("prompt-booster-local");
+
+    token = "not-a-token";
+    let expired = 0;
+    const refused = await downloadExport({
+      url: t.url,
+      auth: { mode: "bearer", tokens },
+      onSessionExpired: () => void (expired += 1),
+    }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ExportError);
+    expect(refused).toMatchObject({ status: 401, code: "UNAUTHORIZED" });
+    expect(token).toBeNull();
+    expect(expired).toBe(1);
   });
 });
 

@@ -3,6 +3,8 @@ export type { ApiClient, ClientAuth, ClientOptions } from "./client.ts";
 export * from "./adapters.ts";
 export { INDEXED_DB_PREFIX, IndexedDbSyncStore } from "./idb-store.ts";
 export type { IndexedDbFactory, IndexedDbSyncStoreOptions } from "./idb-store.ts";
+export { downloadExport, ExportError } from "./export.ts";
+export type { DownloadExportOptions, ExportFormat } from "./export.ts";
 export * from "./import.ts";
 export { groupStatusOf, LocalView, mergePatch, SETTINGS_PENDING_ID } from "./local-view.ts";
 export type { GroupRow, RowData, SettingsRow, TemplateRow, VersionRow } from "./local-view.ts";
