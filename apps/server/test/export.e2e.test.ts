@@ -6,7 +6,7 @@ import vm from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { zFullExport, zLocalExport } from "@prompt-booster/api/schemas";
-import { downloadExport, ExportError } from "@prompt-booster/client";
+import { createClient, downloadExport, ExportError, importLocalData, type StorageLike } from "@prompt-booster/client";
 
 import { signUp, type SignedUp } from "./support/auth.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
@@ -141,6 +141,32 @@ describe("downloadExport (client package)", () => {
     expect(refused).toMatchObject({ status: 401, code: "UNAUTHORIZED" });
     expect(token).toBeNull();
     expect(expired).toBe(1);
+  });
+});
+
+describe("the local format back into an account", () => {
+  it("goes through the client's importLocalData as the app's localStorage (the README's recipe)", async () => {
+    const response = await fetch(exportUrl("?format=local"), { headers: bearer(alice.token) });
+    const { data } = zLocalExport.parse(await response.json());
+    // What the app would put back into localStorage: JSON text for the objects, strings as they are.
+    const stored: Record<string, unknown> = { PROMPT_STORE: data.history, ...data.settings };
+    const storage: StorageLike = {
+      getItem: (key) => {
+        const value = Object.hasOwn(stored, key) ? stored[key] : undefined;
+        return value === undefined ? null : typeof value === "string" ? value : JSON.stringify(value);
+      },
+    };
+    const copy = await signUp(t.url);
+    let token: string | null = copy.token;
+    const tokens = { get: () => token, set: (value: string) => void (token = value), clear: () => void (token = null) };
+    const client = createClient({ url: t.url, auth: { mode: "bearer", tokens } });
+    const result = await importLocalData(client, storage, { templates: data.templates });
+    expect(result.errors).toEqual([]);
+    expect(result.imported).toMatchObject({ promptGroups: 1, promptVersions: 1, templates: 1 });
+    const copied = await fetch(exportUrl(), { headers: bearer(copy.token) });
+    const document = zFullExport.parse(await copied.json());
+    expect(document.promptGroups.map((group) => group.originalPrompt)).toEqual(["Export me"]);
+    expect(document.templates.map((template) => template.content)).toEqual(["My system prompt"]);
   });
 });
 
