@@ -3,7 +3,11 @@
 import http from "node:http";
 import v8 from "node:v8";
 import vm from "node:vm";
+import { createTRPCClient, httpBatchStreamLink } from "@trpc/client";
+import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import type { AppRouter } from "@prompt-booster/api";
 
 import { zFullExport, zLocalExport } from "@prompt-booster/api/schemas";
 import { createClient, downloadExport, ExportError, importLocalData, type StorageLike } from "@prompt-booster/client";
@@ -116,6 +120,22 @@ describe("GET /api/export", () => {
     const operation = document.paths["/export"]?.get;
     expect(operation?.security).toEqual([{ bearer: [] }]);
     expect(Object.keys(operation?.responses ?? {})).toEqual(expect.arrayContaining(["200", "400", "401", "503"]));
+  });
+});
+
+describe("account.export over tRPC", () => {
+  it("streams the document's pieces to httpBatchStreamLink", async () => {
+    const client = createTRPCClient<AppRouter>({
+      links: [httpBatchStreamLink({ url: `${t.url}/trpc`, transformer: superjson, headers: bearer(alice.token) })],
+    });
+    let text = "";
+    let pieces = 0;
+    for await (const piece of await client.account.export.query({ format: "full" })) {
+      text += piece;
+      pieces += 1;
+    }
+    expect(pieces).toBeGreaterThan(1);
+    expect(zFullExport.parse(JSON.parse(text)).user.id).toBe(alice.user.id);
   });
 });
 
