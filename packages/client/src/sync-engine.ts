@@ -98,6 +98,8 @@ export class SyncEngine {
   async start(): Promise<void> {
     await this.load();
     this.running = true;
+    // Fetched while online, so a write made offline later never waits on the network for its validation.
+    this.validation().catch(() => (this.validator = undefined));
     this.subscribe();
     await this.flush();
     await this.pull();
