@@ -95,7 +95,14 @@ async function seededUser(tag: string) {
     keyVersion: 1,
   });
   for (const provider of ["openai", "gemini"]) {
-    await caller.vault.putEntry({ id: randomUUID(), provider, ciphertext: b64(80), iv: b64(12), version: 1 });
+    await caller.vault.putEntry({
+      id: randomUUID(),
+      provider,
+      ciphertext: b64(80),
+      iv: b64(12),
+      version: 1,
+      keyVersion: 1,
+    });
   }
   const dropped = await caller.vault.putEntry({
     id: randomUUID(),
@@ -103,6 +110,7 @@ async function seededUser(tag: string) {
     ciphertext: b64(80),
     iv: b64(12),
     version: 1,
+    keyVersion: 1,
   });
   await caller.vault.deleteEntry({ id: dropped.id, version: 2 });
   return { ...owner, hiddenVersionId: hidden.id };
