@@ -159,6 +159,16 @@ describe("CORS", () => {
     expect(me.status).toBe(200);
     expect(corsOf(me).allowOrigin).toBeNull();
   });
+
+  it("lets a page of another origin read the file name an export suggests", async () => {
+    const exported = await fetch(`${t.url}/api/export`, {
+      headers: { authorization: `Bearer ${token}`, origin: unlisted[3]! },
+    });
+    expect(exported.status).toBe(200);
+    expect(corsOf(exported).exposeHeaders).toContain("content-disposition");
+    expect(exported.headers.get("content-disposition")).toMatch(/filename="prompt-booster-export-/);
+    await exported.body?.cancel();
+  });
 });
 
 describe("CORS with a SameSite=None session cookie and tight rate limits", () => {

@@ -14,8 +14,11 @@ import type { FastifyInstance } from "fastify";
 export const CORS_ALLOWED_HEADERS = ["authorization", "content-type", "last-event-id", "trpc-accept", "x-request-id"];
 /** Every method of the REST paths and tRPC. */
 export const CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
-/** Answer headers a page may read: when to retry a 429 or 503, and the id to quote in a bug report. */
-export const CORS_EXPOSED_HEADERS = ["retry-after", "x-request-id"];
+/**
+ * Answer headers a page may read: when to retry a 429 or 503, the id to quote in a bug report, and the file
+ * name GET /api/export suggests (downloadExport hands it to the page).
+ */
+export const CORS_EXPOSED_HEADERS = ["retry-after", "x-request-id", "content-disposition"];
 
 const shared = {
   methods: CORS_METHODS,
