@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import { conflictsWith, readFieldRevs, recordChanges } from "../src/settings/field-revs.ts";
 import { applyMergePatch, enclosingPointers, patchLeaves, toPointer, valueAt } from "../src/settings/merge-patch.ts";
-import { mergeSettings, patchInEffect, touchedPointers, DEFAULT_SETTINGS } from "../src/settings/merge.ts";
+import { mergeSettings, touchedPointers, DEFAULT_SETTINGS } from "../src/settings/merge.ts";
 
 describe("applyMergePatch", () => {
   // RFC 7396, Appendix A: target, patch, result.
@@ -117,14 +117,5 @@ describe("mergeSettings", () => {
     const current = { ...DEFAULT_SETTINGS, settingsData: { a: "x".repeat(40_000) } };
     const merge = mergeSettings(current, { settingsData: { b: "x".repeat(40_000) } });
     expect(merge).toMatchObject({ ok: false, problem: expect.stringMatching(/bytes of JSON; at most 65536/) });
-  });
-});
-
-describe("patchInEffect", () => {
-  it("tells a patch that changes nothing (a replay) from one that does", () => {
-    const current = { ...DEFAULT_SETTINGS, theme: "dark" as const, settingsData: { a: { b: 1, c: [1] } } };
-    expect(patchInEffect(current, { theme: "dark", settingsData: { a: { b: 1 }, gone: null } })).toBe(true);
-    expect(patchInEffect(current, { settingsData: { a: { c: [1, 2] } } })).toBe(false);
-    expect(patchInEffect(current, { language: "de" })).toBe(false);
   });
 });

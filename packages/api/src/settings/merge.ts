@@ -87,15 +87,6 @@ export function mergeSettings(current: SettingsColumns, patch: SettingsPatch): S
   };
 }
 
-/**
- * The patch changes nothing of `current` (the settings as an answer or a CONFLICT's `details.current`
- * shows them): e.g. a resent update that was applied before.
- */
-export function patchInEffect(current: SettingsColumns, patch: SettingsPatch): boolean {
-  const merge = mergeSettings(current, patch);
-  return merge.ok && merge.changed.length === 0;
-}
-
 /** The row's new columns at `rev`, for Prisma: the merged ones, and what changed recorded at `rev`. */
 export function settingsWrite(current: StoredSettings, merge: Extract<SettingsMerge, { ok: true }>, rev: number) {
   const { columns, changed } = merge;
