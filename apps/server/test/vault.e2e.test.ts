@@ -18,6 +18,7 @@ import {
   VaultLockedError,
   VaultPassphraseError,
   VaultRollbackError,
+  type SealedEntry,
 } from "../../../packages/client/src/vault/index.ts";
 import { logIn, signUp, type SignedUp } from "./support/auth.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
@@ -151,6 +152,44 @@ describe("key vault, end to end", () => {
     expect(await onPhone.delete("gemini")).toBe(true);
     expect(await onLaptop.list()).toEqual(["hunyuan", "openai"]);
     expect(await onLaptop.delete("gemini")).toBe(false);
+  });
+
+  it("syncs vault rows like the others: pulled as ciphertext, pushed from an offline queue by two devices", async () => {
+    const { laptop, phone } = await account();
+    const onLaptop = await openVault(laptop, passphrase);
+    const onPhone = await openVault(phone, passphrase);
+    // Offline: each device seals a different provider (and the same one) without seeing the other's writes.
+    const fromLaptop = [await onLaptop.sealEntry("gemini", keys.gemini), await onLaptop.sealEntry("openai", "sk-l")];
+    const fromPhone = [await onPhone.sealEntry("hunyuan", keys.hunyuan), await onPhone.sealEntry("openai", "sk-p")];
+    const queue = (entries: SealedEntry[]) =>
+      entries.map((input) => ({ mutationId: randomUUID(), op: "vault.putEntry", input }));
+    const laptopQueue = queue(fromLaptop);
+    const phoneQueue = queue(fromPhone);
+    // Back online, the laptop pushes first, then the phone.
+    const laptopPushed = await laptop.sync.push.mutate({ mutations: laptopQueue });
+    expect(laptopPushed.results.map((result) => result.status)).toEqual(["applied", "applied"]);
+    const phonePushed = await phone.sync.push.mutate({ mutations: phoneQueue });
+    expect(phonePushed.results.map((result) => result.status)).toEqual(["applied", "conflict"]);
+    // Resending a queue changes nothing: the answers are the recorded ones.
+    expect((await phone.sync.push.mutate({ mutations: phoneQueue })).results).toEqual(phonePushed.results);
+
+    // Different providers both survive; the same provider keeps the first write (the phone's got `conflict`).
+    expect(await onPhone.entries()).toEqual({ gemini: keys.gemini, hunyuan: keys.hunyuan, openai: "sk-l" });
+    expect(await onLaptop.entries()).toEqual({ gemini: keys.gemini, hunyuan: keys.hunyuan, openai: "sk-l" });
+
+    // sync.pull carries the vault's rows, ciphertext only, and its deletes as tombstones.
+    await onLaptop.delete("gemini");
+    const pulled = await phone.sync.pull.query({ since: 0 });
+    const vaultChanges = pulled.changes.filter((change) => change.entity.startsWith("vault"));
+    expect(vaultChanges.map((change) => [change.entity, change.deleted])).toEqual(
+      expect.arrayContaining([
+        ["vaultKey", false],
+        ["vaultEntry", false],
+        ["vaultEntry", true],
+      ]),
+    );
+    const text = JSON.stringify(pulled);
+    for (const secret of [keys.gemini, keys.hunyuan, "sk-l", "sk-p", passphrase]) expect(text).not.toContain(secret);
   });
 
   it("after a passphrase change on one device, the other unlocks with the new passphrase only", async () => {

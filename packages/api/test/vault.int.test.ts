@@ -222,6 +222,40 @@ describe("vault", () => {
     expect(await caller.vault.get()).toEqual(before);
   });
 
+  it("shows in sync.pull (ciphertext only, tombstones after deletes and a reset) and applies through sync.push", async () => {
+    const { caller, password } = await withVault();
+    const stored = await caller.vault.putEntry(entry("openai"));
+    const pushed = await caller.sync.push({
+      mutations: [
+        { mutationId: randomUUID(), op: "vault.putEntry", input: entry("gemini") },
+        { mutationId: randomUUID(), op: "vault.putEntry", input: entry("openai", 1, stored.id) },
+        { mutationId: randomUUID(), op: "vault.deleteEntry", input: { id: stored.id, version: 2 } },
+        { mutationId: randomUUID(), op: "vault.putEntry", input: { ...entry("x"), ciphertext: "plain text" } },
+      ],
+    });
+    expect(pushed.results.map((result) => result.status)).toEqual(["applied", "conflict", "applied", "rejected"]);
+    const conflict = pushed.results[1];
+    expect(conflict?.status === "conflict" && conflict.current).toMatchObject({ entity: "vaultEntry", id: stored.id });
+
+    const snapshot = await caller.sync.pull({});
+    const entities = snapshot.changes.map((change) => change.entity);
+    expect(entities.filter((entity) => entity.startsWith("vault")).sort()).toEqual(["vaultEntry", "vaultKey"]);
+    const changes = await caller.sync.pull({ since: stored.rev - 1 });
+    expect(changes.changes).toContainEqual({
+      entity: "vaultEntry",
+      id: stored.id,
+      rev: expect.any(Number),
+      deleted: true,
+    });
+
+    const reset = await caller.vault.reset({ password });
+    const afterReset = await caller.sync.pull({ since: reset.rev - 1 });
+    expect(afterReset.changes.map((change) => [change.entity, change.deleted])).toEqual([
+      ["vaultKey", true],
+      ["vaultEntry", true],
+    ]);
+  });
+
   it("takes a revision for every write, so sync tells the other devices", async () => {
     const { caller, user } = await withVault();
     const revision = async () =>

@@ -43,4 +43,5 @@ export type {
   User,
   VerifyEmailResult,
 } from "./router-types.ts";
+export * from "./vault/index.ts";
 // The zod schemas live on their own entry point, "@prompt-booster/client/schemas".

@@ -242,6 +242,16 @@ function applyOverlay(rows: Rows, { mutation, at, number }: Overlay): string[] {
       });
       return [settings.id, SETTINGS_PENDING_ID];
     }
+    case "vault.putEntry": {
+      // Sealed on this device (Vault.sealEntry): shown as the server will keep it, ciphertext only.
+      const { keyVersion: _keyVersion, ...input } = mutation.input;
+      const existing = rows.get("vaultEntry", input.id);
+      rows.put("vaultEntry", { rev: 0, createdAt: at, ...existing, ...input, updatedAt: at });
+      return [input.id];
+    }
+    case "vault.deleteEntry":
+      rows.remove("vaultEntry", mutation.input.id);
+      return [mutation.input.id];
   }
 }
 

@@ -2,6 +2,9 @@
 // and each user's `syncHorizon` records the highest revision removed, so an older cursor gets "reset required".
 // sync.push's ledger (SyncMutation) is kept for the same window: a device that was away longer starts over
 // from a snapshot anyway, and its queued mutations are then new to the server.
+// The key vault's tombstones are not pruned: at most one per provider and one key per user, with no
+// ciphertext left in them, they keep each entry's version rising for good (a version is bound into its
+// ciphertext: were it to start again at 1, an old ciphertext of that entry could be served as current).
 import type { PrismaClient } from "@prompt-booster/db";
 
 export interface PruneResult {

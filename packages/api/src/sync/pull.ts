@@ -16,6 +16,7 @@ import {
   toVersion,
   versionSelect,
 } from "../lib/rows.ts";
+import { toVaultEntry, toVaultKey, vaultEntrySelect, vaultKeySelect } from "../vault/rows.ts";
 import type { PullInput, PullOutput, SyncChange, SyncEntity } from "./schemas.ts";
 
 type RevFilter = { gt: number; lte: number } | number;
@@ -80,9 +81,26 @@ const sources = [
     (db, query) => db.promptVersion.findMany({ ...query, select: { ...versionSelect, deletedAt: true } }),
     ({ deletedAt: _, ...row }) => toVersion(row),
   ),
+  reader(
+    "vaultKey",
+    (db, query) => db.vaultKey.findMany({ ...query, select: { ...vaultKeySelect, deletedAt: true } }),
+    (row) => toVaultKey(row),
+  ),
+  reader(
+    "vaultEntry",
+    (db, query) => db.vaultEntry.findMany({ ...query, select: { ...vaultEntrySelect, deletedAt: true } }),
+    (row) => toVaultEntry(row),
+  ),
 ];
 
-const entityOrder: Record<SyncEntity, number> = { settings: 0, template: 1, promptGroup: 2, promptVersion: 3 };
+const entityOrder: Record<SyncEntity, number> = {
+  settings: 0,
+  template: 1,
+  promptGroup: 2,
+  promptVersion: 3,
+  vaultKey: 4,
+  vaultEntry: 5,
+};
 
 async function scanAll(db: PrismaClient, scan: Scan): Promise<SyncChange[]> {
   const parts = await Promise.all(sources.map((source) => source(db, scan)));

@@ -24,6 +24,8 @@ import type { Tx } from "../lib/write.ts";
 import * as prompts from "../prompts/write.ts";
 import * as settings from "../settings/service.ts";
 import * as templates from "../templates/service.ts";
+import { toVaultEntry, toVaultKey, vaultEntrySelect, vaultKeySelect } from "../vault/rows.ts";
+import * as vault from "../vault/service.ts";
 import {
   PUSH_OPS,
   zPushApplied,
@@ -262,6 +264,10 @@ async function run(deps: ServiceDeps, userId: string, mutation: PushMutation): P
       return prompts.deletePrompt(deps, userId, mutation.input);
     case "settings.update":
       return settings.updateSettings(deps, userId, mutation.input);
+    case "vault.putEntry":
+      return vault.putVaultEntry(deps, userId, mutation.input);
+    case "vault.deleteEntry":
+      return vault.deleteVaultEntry(deps, userId, mutation.input);
     default:
       // A new op in zPushMutation must be given its service here (and its row in rowOf).
       return mutation satisfies never;
@@ -283,6 +289,9 @@ function rowOf(mutation: PushMutation): RowRef {
       return { entity: "promptVersion", id: mutation.input.id };
     case "settings.update":
       return { entity: "settings", id: null };
+    case "vault.putEntry":
+    case "vault.deleteEntry":
+      return { entity: "vaultEntry", id: mutation.input.id };
   }
 }
 
@@ -335,6 +344,16 @@ async function currentRow(db: PrismaClient, userId: string, { entity, id }: RowR
       const row = await db.promptVersion.findFirst({ where, select: { ...versionSelect, deletedAt: true } });
       if (!row) return undefined;
       return row.deletedAt ? tombstone(row) : changeOf(entity, row);
+    }
+    case "vaultKey": {
+      const row = await db.vaultKey.findFirst({ where, select: { ...vaultKeySelect, deletedAt: true } });
+      if (!row) return undefined;
+      return row.deletedAt ? tombstone(row) : changeOf(entity, toVaultKey(row));
+    }
+    case "vaultEntry": {
+      const row = await db.vaultEntry.findFirst({ where, select: { ...vaultEntrySelect, deletedAt: true } });
+      if (!row) return undefined;
+      return row.deletedAt ? tombstone(row) : changeOf(entity, toVaultEntry(row));
     }
   }
 }

@@ -11,8 +11,16 @@ import {
 } from "../prompts/schemas.ts";
 import { zSettings, zUpdateSettingsInput } from "../settings/schemas.ts";
 import { zCreateTemplateInput, zTemplate, zTemplateIdInput, zUpdateTemplateInput } from "../templates/schemas.ts";
+import { zDeleteVaultEntryInput, zPutVaultEntryInput, zVaultEntry, zVaultKey } from "../vault/schemas.ts";
 
-export const SYNC_ENTITIES = ["settings", "template", "promptGroup", "promptVersion"] as const;
+export const SYNC_ENTITIES = [
+  "settings",
+  "template",
+  "promptGroup",
+  "promptVersion",
+  "vaultKey",
+  "vaultEntry",
+] as const;
 export const zSyncEntity = z.enum(SYNC_ENTITIES);
 export type SyncEntity = z.infer<typeof zSyncEntity>;
 
@@ -47,6 +55,9 @@ export const zSyncChange = z.union([
   upsert("template", zTemplate),
   upsert("promptGroup", zGroup),
   upsert("promptVersion", zVersion),
+  // The key vault: ciphertext and key material only (see vault/schemas.ts).
+  upsert("vaultKey", zVaultKey),
+  upsert("vaultEntry", zVaultEntry),
   zTombstone,
 ]);
 export type SyncChange = z.infer<typeof zSyncChange>;
@@ -93,6 +104,9 @@ export const zPushMutation = z.discriminatedUnion("op", [
   mutation("prompt.updateVersion", zUpdateVersionInput),
   mutation("prompt.delete", zPromptIdInput),
   mutation("settings.update", zUpdateSettingsInput),
+  // Key vault entries sealed on the device (Vault.sealEntry); `version` orders them as in vault.putEntry.
+  mutation("vault.putEntry", zPutVaultEntryInput),
+  mutation("vault.deleteEntry", zDeleteVaultEntryInput),
 ]);
 export type PushMutation = z.infer<typeof zPushMutation>;
 /** A mutation as written by the app, before zod's defaults and transforms. */
