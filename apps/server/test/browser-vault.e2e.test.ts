@@ -1,21 +1,25 @@
 // The key vault in a real browser and in Node, in one run: headless Chromium opens the vault with WebCrypto in
 // the page (cookie session, page on another origin), a Node device (bearer token) opens the same vault, and each
 // reads what the other wrote. Needs Debian's `chromium` (apt-get install chromium).
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
 import http from "node:http";
+import { createRequire } from "node:module";
+import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { createClient } from "@prompt-booster/client";
+import { createClient, openVault } from "@prompt-booster/client";
 
-import { openVault } from "../../../packages/client/src/vault/index.ts";
 import { logIn } from "./support/auth.ts";
-import { bundleClientModules } from "./support/browser-bundle.ts";
 import { hasChromium, launchChromium, warnIfNoChromium } from "./support/chromium.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
 warnIfNoChromium("browser-vault.e2e");
+
+const clientDir = path.resolve(import.meta.dirname, "../../../packages/client");
 
 /** What the test page puts on `window` (the test's tsconfig has no DOM types: the page is reached through these). */
 interface PageWindow {
@@ -61,8 +65,10 @@ describe.skipIf(!hasChromium)("key vault in Chromium and Node", () => {
   let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
 
   beforeAll(async () => {
-    // The client's main entry and its vault (openVault is not on the main entry's build yet).
-    const bundle = await bundleClientModules(["./src/index.ts", "./src/vault/index.ts"]);
+    // The client exactly as an app would ship it: its self-contained browser build (openVault on the main entry).
+    const tsup = createRequire(path.join(clientDir, "package.json")).resolve("tsup/dist/cli-default.js");
+    execFileSync(process.execPath, [tsup], { cwd: clientDir, stdio: "pipe" });
+    const bundle = fs.readFileSync(path.join(clientDir, "dist/browser.js"));
     pageServer = http.createServer((request, response) => {
       const script = request.url === "/client.js";
       response.writeHead(200, { "content-type": script ? "text/javascript" : "text/html" });

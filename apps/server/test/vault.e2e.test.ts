@@ -6,20 +6,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createClient,
   modelSettingsPatch,
-  toModelSettings,
-  type ApiClient,
-  type AppModelSettings,
-  type TokenStore,
-} from "@prompt-booster/client";
-
-import {
   openVault,
+  toModelSettings,
   VaultIntegrityError,
   VaultLockedError,
   VaultPassphraseError,
   VaultRollbackError,
+  type ApiClient,
+  type AppModelSettings,
   type SealedEntry,
-} from "../../../packages/client/src/vault/index.ts";
+  type TokenStore,
+} from "@prompt-booster/client";
+
 import { logIn, signUp, type SignedUp } from "./support/auth.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
