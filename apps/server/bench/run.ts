@@ -2,6 +2,8 @@
 // population, starts the production build (dist/main.js) and the hand-written Fastify + pg baseline
 // (baseline-server.ts) side by side, and drives both with the same load, scenario by scenario, in one run.
 // Prints a table and writes bench/results/latest.json. Nothing here is asserted: the numbers are a report.
+// Beside req/s and latency, each run reads the CPU time the server, PostgreSQL and the load generator used
+// (/proc, lib/cpu.ts) and prints CPU per request against the baseline's, with issue 15's targets met or not.
 //
 //   pnpm bench [--only prompts.list,settings.get,growth,fanout,…]
 // Environment: BENCH_DATABASE_URL (an admin URL that may create databases), BENCH_DURATION_S (8),
@@ -39,6 +41,8 @@ interface Scenario {
   name: string;
   kind: "read" | "write";
   connections: number;
+  /** Issue 15's target: total CPU per request (server + PostgreSQL) at most this multiple of the baseline's. */
+  cpuTarget?: number;
   ours: (url: string) => LoadTarget;
   baseline: (url: string) => LoadTarget;
 }
@@ -67,6 +71,7 @@ function scenarios(population: Population): Scenario[] {
       name: "prompts.list",
       kind: "read",
       connections: C,
+      cpuTarget: 2,
       ours: (url) => ({
         url,
         request: () => ({ path: trpcQuery("prompts.list", { limit: 20 }), headers: bearer(heavy) }),
@@ -77,6 +82,7 @@ function scenarios(population: Population): Scenario[] {
       name: "settings.get",
       kind: "read",
       connections: C,
+      cpuTarget: 2,
       ours: (url) => ({ url, request: (n) => ({ path: trpcQuery("settings.get"), headers: bearer(userAt(n)) }) }),
       baseline: (url) => ({ url, request: (n) => ({ path: "/settings", headers: bearer(userAt(n)) }) }),
     },
@@ -84,6 +90,7 @@ function scenarios(population: Population): Scenario[] {
       name: "templates.list",
       kind: "read",
       connections: C,
+      cpuTarget: 2,
       ours: (url) => ({
         url,
         request: (n) => ({
@@ -97,6 +104,7 @@ function scenarios(population: Population): Scenario[] {
       name: "sync.pull",
       kind: "read",
       connections: C,
+      cpuTarget: 2,
       ours: (url) => ({ url, request: () => ({ path: trpcQuery("sync.pull", { since }), headers: bearer(heavy) }) }),
       baseline: (url) => ({ url, request: () => ({ path: `/sync/pull?since=${since}`, headers: bearer(heavy) }) }),
     },
@@ -104,6 +112,7 @@ function scenarios(population: Population): Scenario[] {
       name: "prompts.addVersion",
       kind: "write",
       connections: C,
+      cpuTarget: 2.5,
       ours: (url) => ({
         url,
         method: "POST",
@@ -114,6 +123,66 @@ function scenarios(population: Population): Scenario[] {
             path: "/trpc/prompts.addVersion",
             headers: { ...bearer(user), ...json },
             body: JSON.stringify({ json: { groupId: user.groupId, ...versionBody(n) } }),
+          };
+        },
+      }),
+      baseline: (url) => ({
+        url,
+        method: "POST",
+        request: (n) => {
+          const user = userAt(n);
+          return {
+            method: "POST",
+            path: `/prompts/${user.groupId}/versions`,
+            headers: { ...bearer(user), ...json },
+            body: JSON.stringify(versionBody(n)),
+          };
+        },
+      }),
+    },
+    // The same reads and write over the REST paths (apps/server/src/http/rest.ts), against the same baseline.
+    {
+      name: "GET /api/prompts",
+      kind: "read",
+      connections: C,
+      cpuTarget: 2,
+      ours: (url) => ({ url, request: () => ({ path: "/api/prompts?limit=20", headers: bearer(heavy) }) }),
+      baseline: (url) => ({ url, request: () => ({ path: "/prompts", headers: bearer(heavy) }) }),
+    },
+    {
+      name: "GET /api/settings",
+      kind: "read",
+      connections: C,
+      cpuTarget: 2,
+      ours: (url) => ({ url, request: (n) => ({ path: "/api/settings", headers: bearer(userAt(n)) }) }),
+      baseline: (url) => ({ url, request: (n) => ({ path: "/settings", headers: bearer(userAt(n)) }) }),
+    },
+    {
+      name: "GET /api/templates",
+      kind: "read",
+      connections: C,
+      cpuTarget: 2,
+      ours: (url) => ({
+        url,
+        request: (n) => ({ path: "/api/templates?scope=public&q=translate&limit=20", headers: bearer(userAt(n)) }),
+      }),
+      baseline: (url) => ({ url, request: (n) => ({ path: "/templates?q=translate", headers: bearer(userAt(n)) }) }),
+    },
+    {
+      name: "POST /api/prompts/{id}/versions",
+      kind: "write",
+      connections: C,
+      cpuTarget: 2.5,
+      ours: (url) => ({
+        url,
+        method: "POST",
+        request: (n) => {
+          const user = userAt(n);
+          return {
+            method: "POST",
+            path: `/api/prompts/${user.groupId}/versions`,
+            headers: { ...bearer(user), ...json },
+            body: JSON.stringify(versionBody(n)),
           };
         },
       }),
@@ -165,8 +234,15 @@ interface Row {
   connections: number;
   ours: LoadResult;
   baseline: LoadResult;
+  /** Requests per second, ours / the baseline's. */
   ratio: number;
+  /** Total CPU per request (server + PostgreSQL), ours / the baseline's. */
+  cpuRatio: number;
+  cpuTarget: number | undefined;
 }
+
+/** Server + PostgreSQL CPU milliseconds per request. */
+const totalCpuMs = (result: LoadResult) => result.cpu.serverMs + result.cpu.postgresMs;
 
 interface FanOut {
   server: string;
@@ -295,19 +371,22 @@ try {
   for (const scenario of scenarios(population)) {
     if (!wanted(scenario.name)) continue;
     const loadOptions = { ...options, connections: scenario.connections };
-    const ourResult = await load(scenario.ours(ours.url), loadOptions);
-    const baseResult = await load(scenario.baseline(baseline.url), loadOptions);
-    const row = {
+    const ourResult = await load(scenario.ours(ours.url), { ...loadOptions, serverPid: ours.child.pid });
+    const baseResult = await load(scenario.baseline(baseline.url), { ...loadOptions, serverPid: baseline.child.pid });
+    const row: Row = {
       scenario: scenario.name,
       connections: scenario.connections,
       ours: ourResult,
       baseline: baseResult,
       ratio: ourResult.requestsPerSecond / baseResult.requestsPerSecond,
+      cpuRatio: totalCpuMs(ourResult) / totalCpuMs(baseResult),
+      cpuTarget: scenario.cpuTarget,
     };
     rows.push(row);
     console.log(
       `${row.scenario}: ${ourResult.requestsPerSecond.toFixed(0)} req/s (p99 ${ourResult.p99Ms} ms) vs baseline ` +
-        `${baseResult.requestsPerSecond.toFixed(0)} req/s (p99 ${baseResult.p99Ms} ms): ${row.ratio.toFixed(2)}`,
+        `${baseResult.requestsPerSecond.toFixed(0)} req/s (p99 ${baseResult.p99Ms} ms): ${row.ratio.toFixed(2)}; ` +
+        `CPU/req ${totalCpuMs(ourResult).toFixed(2)} ms vs ${totalCpuMs(baseResult).toFixed(2)} ms: ${row.cpuRatio.toFixed(2)}x`,
     );
   }
 
@@ -360,6 +439,30 @@ try {
           "base p50": r.baseline.p50Ms,
           "base p99": r.baseline.p99Ms,
           ratio: Number(r.ratio.toFixed(2)),
+        },
+      ]),
+    ),
+  );
+  // CPU per request, by process, and issue 15's targets (total = server + PostgreSQL, against the baseline's).
+  const cpu = (value: number) => Math.round(value * 100) / 100;
+  console.table(
+    Object.fromEntries(
+      rows.map((r) => [
+        r.scenario,
+        {
+          "server ms": cpu(r.ours.cpu.serverMs),
+          "pg ms": cpu(r.ours.cpu.postgresMs),
+          "load ms": cpu(r.ours.cpu.loadGeneratorMs),
+          "base server ms": cpu(r.baseline.cpu.serverMs),
+          "base pg ms": cpu(r.baseline.cpu.postgresMs),
+          "CPU ratio": cpu(r.cpuRatio),
+          "p99 ratio": cpu(r.ours.p99Ms / r.baseline.p99Ms),
+          target:
+            r.cpuTarget === undefined
+              ? "—"
+              : `≤ ${r.cpuTarget}x: ${r.cpuRatio <= r.cpuTarget ? "met" : "NOT met"}; p99 ≤ 2x: ${
+                  r.ours.p99Ms <= 2 * r.baseline.p99Ms ? "met" : "NOT met"
+                }`,
         },
       ]),
     ),

@@ -1,6 +1,8 @@
 // Load with autocannon: a warm-up, then a measured run; every answer must be 2xx.
 import autocannon, { type RequestParams } from "autocannon";
 
+import { cpuPerRequest, sampleCpu, type CpuSample } from "./cpu.ts";
+
 export interface LoadTarget {
   url: string;
   method?: "GET" | "POST";
@@ -13,12 +15,16 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   requests: number;
+  /** CPU milliseconds per request of the server, PostgreSQL and the load generator, during the measured run. */
+  cpu: CpuSample;
 }
 
 export interface LoadOptions {
   connections: number;
   durationS: number;
   warmupS: number;
+  /** The process under load, for its CPU time. */
+  serverPid: number | undefined;
 }
 
 export async function load(target: LoadTarget, options: LoadOptions): Promise<LoadResult> {
@@ -35,7 +41,9 @@ export async function load(target: LoadTarget, options: LoadOptions): Promise<Lo
     });
   };
   if (options.warmupS > 0) await run(options.warmupS); // JIT, connection pools, caches
+  const before = sampleCpu(options.serverPid);
   const result = await run(options.durationS);
+  const after = sampleCpu(options.serverPid);
   if (result.non2xx > 0 || result.errors > 0) {
     const codes = JSON.stringify(result.statusCodeStats ?? {});
     throw new Error(`${target.url}: ${result.non2xx} non-2xx (${codes}), ${result.errors} errors`);
@@ -45,6 +53,7 @@ export async function load(target: LoadTarget, options: LoadOptions): Promise<Lo
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     requests: result.requests.total,
+    cpu: cpuPerRequest(before, after, result.requests.total),
   };
 }
 
