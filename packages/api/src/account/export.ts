@@ -7,6 +7,8 @@
 // Not a snapshot: each page is its own query, so a row written while an export runs may or may not be in it.
 import type { Prisma, PrismaClient } from "@prompt-booster/db";
 
+import * as rows from "../lib/rows.ts";
+
 import {
   EXPORT_VERSION,
   FULL_EXPORT_FORMAT,
@@ -34,56 +36,12 @@ type Db = Pick<
   "user" | "userSettings" | "template" | "promptGroup" | "promptVersion" | "vaultKey" | "vaultEntry"
 >;
 
-const templateSelect = {
-  id: true,
-  name: true,
-  content: true,
-  description: true,
-  isPublic: true,
-  tags: true,
-  category: true,
-  metadata: true,
-  createdAt: true,
-  updatedAt: true,
-} satisfies Prisma.TemplateSelect;
-
-const groupSelect = {
-  id: true,
-  originalPrompt: true,
-  currentVersionNumber: true,
-  status: true,
-  createdAt: true,
-  updatedAt: true,
-} satisfies Prisma.PromptGroupSelect;
-
-const versionSelect = {
-  id: true,
-  groupId: true,
-  number: true,
-  originalPrompt: true,
-  optimizedPrompt: true,
-  reasoning: true,
-  iterationDirection: true,
-  modelId: true,
-  provider: true,
-  modelName: true,
-  status: true,
-  favorite: true,
-  tags: true,
-  timestamp: true,
-  createdAt: true,
-  updatedAt: true,
-} satisfies Prisma.PromptVersionSelect;
-
-const settingsSelect = {
-  theme: true,
-  language: true,
-  defaultModel: true,
-  settingsData: true,
-  createdAt: true,
-  updatedAt: true,
-  deletedAt: true,
-} satisfies Prisma.UserSettingsSelect;
+// The domain's selects, less the sync bookkeeping (`rev`) and the owner: what the document shows of a row.
+const { userId: _owner, rev: _templateRev, ...templateSelect } = rows.templateSelect;
+const { rev: _groupRev, ...groupSelect } = rows.groupSelect;
+const { rev: _versionRev, ...versionSelect } = rows.versionSelect;
+const { id: _settingsId, rev: _settingsRev, ...settingsColumns } = rows.settingsSelect;
+const settingsSelect = { ...settingsColumns, deletedAt: true } satisfies Prisma.UserSettingsSelect;
 
 type TemplateRow = Prisma.TemplateGetPayload<{ select: typeof templateSelect }>;
 type GroupRow = Prisma.PromptGroupGetPayload<{ select: typeof groupSelect }>;
