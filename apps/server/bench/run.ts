@@ -63,6 +63,24 @@ function scenarios(population: Population): Scenario[] {
   const heavy = population.historyUsers[0]!;
   const users = population.users;
   const userAt = (n: number) => users[n % users.length]!;
+  /** POSTs, each as the n-th request's user: its path and JSON body. */
+  const userPost = (
+    url: string,
+    path: (user: BenchUser) => string,
+    body: (n: number, user: BenchUser) => unknown,
+  ): LoadTarget => ({
+    url,
+    method: "POST",
+    request: (n) => {
+      const user = userAt(n);
+      return {
+        method: "POST",
+        path: path(user),
+        headers: { ...bearer(user), ...json },
+        body: JSON.stringify(body(n, user)),
+      };
+    },
+  });
   // An old cursor: the heavy user's device last synced 50,000 revisions ago.
   const since = heavy.revision - 50_000;
   const C = options.connections;
@@ -113,32 +131,13 @@ function scenarios(population: Population): Scenario[] {
       kind: "write",
       connections: C,
       cpuTarget: 2.5,
-      ours: (url) => ({
-        url,
-        method: "POST",
-        request: (n) => {
-          const user = userAt(n);
-          return {
-            method: "POST",
-            path: "/trpc/prompts.addVersion",
-            headers: { ...bearer(user), ...json },
-            body: JSON.stringify({ json: { groupId: user.groupId, ...versionBody(n) } }),
-          };
-        },
-      }),
-      baseline: (url) => ({
-        url,
-        method: "POST",
-        request: (n) => {
-          const user = userAt(n);
-          return {
-            method: "POST",
-            path: `/prompts/${user.groupId}/versions`,
-            headers: { ...bearer(user), ...json },
-            body: JSON.stringify(versionBody(n)),
-          };
-        },
-      }),
+      ours: (url) =>
+        userPost(
+          url,
+          () => "/trpc/prompts.addVersion",
+          (n, user) => ({ json: { groupId: user.groupId, ...versionBody(n) } }),
+        ),
+      baseline: (url) => userPost(url, (user) => `/prompts/${user.groupId}/versions`, versionBody),
     },
     // The same reads and write over the REST paths (apps/server/src/http/rest.ts), against the same baseline.
     {
@@ -173,32 +172,8 @@ function scenarios(population: Population): Scenario[] {
       kind: "write",
       connections: C,
       cpuTarget: 2.5,
-      ours: (url) => ({
-        url,
-        method: "POST",
-        request: (n) => {
-          const user = userAt(n);
-          return {
-            method: "POST",
-            path: `/api/prompts/${user.groupId}/versions`,
-            headers: { ...bearer(user), ...json },
-            body: JSON.stringify(versionBody(n)),
-          };
-        },
-      }),
-      baseline: (url) => ({
-        url,
-        method: "POST",
-        request: (n) => {
-          const user = userAt(n);
-          return {
-            method: "POST",
-            path: `/prompts/${user.groupId}/versions`,
-            headers: { ...bearer(user), ...json },
-            body: JSON.stringify(versionBody(n)),
-          };
-        },
-      }),
+      ours: (url) => userPost(url, (user) => `/api/prompts/${user.groupId}/versions`, versionBody),
+      baseline: (url) => userPost(url, (user) => `/prompts/${user.groupId}/versions`, versionBody),
     },
     {
       // argon2id-bound by design (m = 19 MiB, t = 2): a few connections saturate libuv's 4 threads.
