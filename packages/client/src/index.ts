@@ -6,6 +6,7 @@ export type { IndexedDbFactory, IndexedDbSyncStoreOptions } from "./idb-store.ts
 export { downloadExport, ExportError } from "./export.ts";
 export type { DownloadExportOptions, ExportFormat } from "./export.ts";
 export * from "./import.ts";
+export * from "./oauth/index.ts";
 export { groupStatusOf, LocalView, mergePatch, SETTINGS_PENDING_ID } from "./local-view.ts";
 export type { GroupRow, RowData, SettingsRow, TemplateRow, VersionRow } from "./local-view.ts";
 export { isUnauthorized } from "./session-link.ts";

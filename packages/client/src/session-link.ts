@@ -13,11 +13,26 @@ export interface TokenStore {
 }
 
 /** Answers `{ token, … }`: the token to keep from now on. */
-const SIGN_IN = new Set(["auth.register", "auth.login", "auth.refreshToken", "auth.resetPassword"]);
+const SIGN_IN = new Set([
+  "auth.register",
+  "auth.login",
+  "auth.refreshToken",
+  "auth.resetPassword",
+  "auth.oauthExchange",
+  "auth.oauthLink",
+  "auth.confirmOAuthLink",
+]);
 /** The session (or every session) is gone once these succeed. */
 const SIGN_OUT = new Set(["auth.logout", "auth.logoutAll", "auth.deleteAccount"]);
 /** A refused sign-in is a wrong password, not an ended session: the token held (if any) still works. */
-const PUBLIC = new Set(["auth.register", "auth.login", "auth.resetPassword"]);
+const PUBLIC = new Set([
+  "auth.register",
+  "auth.login",
+  "auth.resetPassword",
+  "auth.oauthExchange",
+  "auth.oauthLink",
+  "auth.confirmOAuthLink",
+]);
 
 export function isUnauthorized(error: unknown): boolean {
   return error instanceof TRPCClientError && (error.data as { code?: string } | undefined)?.code === "UNAUTHORIZED";
