@@ -45,6 +45,8 @@ export const templateColumns = {
   content: "text",
   metadata: "jsonb",
   description: "text",
+  isPublic: "boolean",
+  tags: "text[]",
   category: "text",
   ...everyRow,
 } as const satisfies ColumnTypes<TemplateRow & { rev: number }>;

@@ -6,10 +6,11 @@ import { createHash } from "node:crypto";
 
 import type { Prisma } from "@prompt-booster/db";
 
-import { normaliseTags } from "../lib/schemas.ts";
+import { newVersionData } from "../prompts/write.ts";
 import type { SettingsPatch } from "../settings/merge.ts";
 import { zLanguage, zSettingsData } from "../settings/schemas.ts";
 import { blankSecrets } from "../settings/secrets.ts";
+import { templateData } from "../templates/service.ts";
 import { BUILTIN_TEMPLATE_HASHES } from "./builtin-templates.ts";
 import {
   legacyTemplateMetadata,
@@ -75,7 +76,7 @@ export type VersionRow = Row<
 >;
 export type TemplateRow = Row<
   Prisma.TemplateCreateManyInput,
-  "id" | "userId" | "name" | "content" | "description" | "category" | "createdAt" | "updatedAt"
+  "id" | "userId" | "name" | "content" | "description" | "isPublic" | "tags" | "category" | "createdAt" | "updatedAt"
 > & { metadata: Prisma.InputJsonObject };
 
 export interface GroupItem {
@@ -231,16 +232,7 @@ function versionItem(userId: string, groupId: string, latestNumber: number, vers
       groupId,
       userId,
       number: version.number,
-      originalPrompt: version.originalPrompt,
-      optimizedPrompt: version.optimizedPrompt,
-      reasoning: version.reasoning ?? null,
-      iterationDirection: version.iterationDirection ?? null,
-      modelId: version.modelId,
-      provider: version.provider,
-      modelName: version.modelName,
-      status: version.status,
-      favorite: version.favorite ?? false,
-      tags: normaliseTags(version.tags ?? []),
+      ...newVersionData(version, version.originalPrompt),
       timestamp: at,
       createdAt: at,
       updatedAt: at,
@@ -296,11 +288,14 @@ function templateItems(
       row: {
         id,
         userId,
-        name: template.name,
-        content: template.content,
-        metadata: legacyTemplateMetadata(template) as Prisma.InputJsonObject,
-        description: metadata.description ?? null,
-        category: metadata.templateType ?? null,
+        // As templates.create would make it from the same fields.
+        ...templateData({
+          name: template.name,
+          content: template.content,
+          description: metadata.description,
+          category: metadata.templateType,
+          metadata: legacyTemplateMetadata(template),
+        }),
         createdAt: created,
         updatedAt: new Date(template.updatedAt ?? metadata.lastModified ?? created.getTime()),
       },

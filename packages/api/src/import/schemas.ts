@@ -3,16 +3,8 @@
 import { z } from "zod";
 
 import { findInputProblem, UNSAFE_KEYS } from "../lib/input-guard.ts";
-import {
-  GROUP_STATUSES,
-  ITERATION_DIRECTION_MAX,
-  MODEL_FIELD_MAX,
-  OPTIMIZED_PROMPT_MAX,
-  PROMPT_MAX,
-  REASONING_MAX,
-  VERSION_STATUSES,
-} from "../prompts/schemas.ts";
-import { TEMPLATE_CONTENT_MAX, TEMPLATE_NAME_MAX, zTemplateMetadata } from "../templates/schemas.ts";
+import { zGroupStatus, zOriginalPrompt, zVersionFields, zVersionStatus } from "../prompts/schemas.ts";
+import { zCreateTemplateInput, zTemplateMetadata } from "../templates/schemas.ts";
 
 export const MAX_IMPORT_GROUPS = 5_000;
 export const MAX_IMPORT_VERSIONS = 10_000;
@@ -28,31 +20,27 @@ const zLegacyId = z
 /** Epoch milliseconds, between 2000 and 2100. */
 const zEpochMs = z.number().int().min(946_684_800_000).max(4_102_444_800_000);
 
+// A group, version or template in the app's shape, checked with the API's own field schemas
+// (prompts.create, prompts.addVersion, templates.create): what the API would refuse, import reports.
 export const zLegacyGroup = z.object({
   id: zLegacyId,
-  originalPrompt: z.string().max(PROMPT_MAX),
+  originalPrompt: zOriginalPrompt,
   currentVersionNumber: z.number().int().min(0).max(100_000),
-  status: z.enum(GROUP_STATUSES),
+  status: zGroupStatus,
   createdAt: zEpochMs,
   updatedAt: zEpochMs,
 });
 
-export const zLegacyVersion = z.object({
-  id: zLegacyId,
-  number: z.number().int().min(1).max(100_000),
-  groupId: zLegacyId,
-  originalPrompt: z.string().max(PROMPT_MAX),
-  optimizedPrompt: z.string().max(OPTIMIZED_PROMPT_MAX),
-  reasoning: z.string().max(REASONING_MAX).optional(),
-  iterationDirection: z.string().max(ITERATION_DIRECTION_MAX).optional(),
-  modelId: z.string().max(MODEL_FIELD_MAX),
-  provider: z.string().max(MODEL_FIELD_MAX),
-  modelName: z.string().max(MODEL_FIELD_MAX),
-  status: z.enum(VERSION_STATUSES),
-  timestamp: zEpochMs,
-  favorite: z.boolean().optional(),
-  tags: z.array(z.string().max(80)).max(40).optional(),
-});
+export const zLegacyVersion = z
+  .object({
+    id: zLegacyId,
+    number: z.number().int().min(1).max(100_000),
+    groupId: zLegacyId,
+    originalPrompt: zOriginalPrompt,
+    ...zVersionFields.omit({ id: true, originalPrompt: true }).shape,
+  })
+  // The app always states a version's status, and its time in epoch milliseconds.
+  .extend({ status: zVersionStatus, timestamp: zEpochMs });
 
 /** `PROMPT_STORE` with every item valid: what a client may build (and tests generate). */
 export const zLegacyHistory = z.object({
@@ -137,18 +125,20 @@ const zHistoryShape = z
 export const zHistoryPayload = objectOrText(z.string(), "PROMPT_STORE").pipe(zHistoryShape);
 export type HistoryPayload = z.infer<typeof zHistoryShape>;
 
+const templateFields = zCreateTemplateInput.shape;
 export const zLegacyTemplate = z
   .object({
     id: zLegacyId,
-    name: z.string().trim().min(1).max(TEMPLATE_NAME_MAX),
-    content: z.string().min(1).max(TEMPLATE_CONTENT_MAX),
+    name: templateFields.name,
+    content: templateFields.content,
     metadata: z
       .object({
         version: z.string().max(50).optional(),
         lastModified: zEpochMs.optional(),
         author: z.string().max(200).optional(),
-        description: z.string().max(2_000).optional(),
-        templateType: z.string().trim().min(1).max(50).optional(),
+        // The template's description and category (templates.create's).
+        description: templateFields.description,
+        templateType: templateFields.category,
       })
       .catchall(z.unknown()),
     isBuiltin: z.boolean().optional(),

@@ -1,13 +1,13 @@
 // import.localData: the app's localStorage data → ordinary synced rows, idempotently, in short batches.
 //
-// Each batch is its own transaction: it locks the user's row, looks at what is already there, writes only
-// what is missing (taking one revision per row) and commits. So an import never holds a connection, or the
-// user's lock, for more than one batch; other requests (on PGlite, every other request) run in between;
-// an import cut short leaves whole batches behind and a retry finishes it; and two imports of one payload
-// at once each find what the other wrote, and answer alike.
+// Each batch is one userWriteBatch: under the user's row lock it looks at what is already there, writes
+// only what is missing (taking one revision per row), commits and tells the user's devices. So an import
+// never holds a connection, or the user's lock, for more than one batch; other requests (on PGlite, every
+// other request) run in between; an import cut short leaves whole batches behind (already announced) and a
+// retry finishes it; and two imports of one payload at once each find what the other wrote, and answer alike.
 import { jsonEqual } from "../lib/json.ts";
 import type { ServiceDeps } from "../lib/service.ts";
-import { lockUserRevision, takeRevisions, type Tx } from "../lib/write.ts";
+import { userWriteBatch, type Tx, type UserRevisions } from "../lib/write.ts";
 import {
   DEFAULT_SETTINGS,
   mergeSettings,
@@ -43,25 +43,17 @@ export async function importLocalData(deps: ServiceDeps, userId: string, input: 
     ids: { promptGroups: {}, promptVersions: {}, templates: {} },
   };
   const items = importItems(userId, input, deps.clock.now(), result);
-  let lastWritten: number | null = null;
-  try {
-    let revision: number | null = null;
-    for (const batch of batches(items)) {
-      const outcome = await deps.db.$transaction((tx) => writeBatch(tx, userId, batch));
-      batch.forEach((item, index) => record(result, item, outcome.outcomes[index]!));
-      revision = outcome.revision;
-      if (outcome.wrote) lastWritten = outcome.revision;
-      // PGlite runs in this thread and answers through promises alone: without a turn of the event loop
-      // here, back-to-back batches would keep every other request (even reading its socket) waiting.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    result.revision =
-      revision ??
-      (await deps.db.user.findUniqueOrThrow({ where: { id: userId }, select: { revision: true } })).revision;
-  } finally {
-    // Also after a failed batch: the ones before it are committed, and devices should pull them.
-    if (lastWritten !== null) void deps.events.publish({ userId, revision: lastWritten });
+  let revision: number | null = null;
+  for (const batch of batches(items)) {
+    const written = await userWriteBatch(deps, userId, (tx, revisions) => writeBatch(tx, userId, revisions, batch));
+    batch.forEach((item, index) => record(result, item, written.result[index]!));
+    revision = written.revision;
+    // PGlite runs in this thread and answers through promises alone: without a turn of the event loop
+    // here, back-to-back batches would keep every other request (even reading its socket) waiting.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
+  result.revision =
+    revision ?? (await deps.db.user.findUniqueOrThrow({ where: { id: userId }, select: { revision: true } })).revision;
   return result;
 }
 
@@ -96,14 +88,6 @@ type Outcome =
   /** `present`: the item's row is on the server all the same (its id goes into the id map). */
   | { kind: "error"; message: string; present?: boolean };
 
-interface BatchOutcome {
-  /** The user's revision when the batch committed. */
-  revision: number;
-  wrote: boolean;
-  /** One per item of the batch, in order. */
-  outcomes: Outcome[];
-}
-
 const DELETED = "deleted on the server since it was imported";
 
 /** The import's settings merged into the user's (see settings/merge.ts). */
@@ -113,10 +97,11 @@ interface SettingsChange {
   write: boolean;
 }
 
-/** Writes what of `batch` is missing, under the user's row lock, and tells what became of each item. */
-async function writeBatch(tx: Tx, userId: string, batch: ImportItem[]): Promise<BatchOutcome> {
-  // Before reading: what this batch finds then stays true until it commits, whoever else is importing.
-  const revision = await lockUserRevision(tx, userId);
+/**
+ * Writes what of `batch` is missing and tells what became of each item (one outcome per item, in order).
+ * Runs under the user's row lock: what it finds stays true until it commits, whoever else is importing.
+ */
+async function writeBatch(tx: Tx, userId: string, revisions: UserRevisions, batch: ImportItem[]): Promise<Outcome[]> {
   const found = await readExisting(tx, userId, batch);
 
   const newGroups: GroupItem[] = [];
@@ -185,10 +170,10 @@ async function writeBatch(tx: Tx, userId: string, batch: ImportItem[]): Promise<
 
   const settings = newSettings as SettingsChange | null;
   const count = newGroups.length + newVersions.length + raised.size + newTemplates.length + (settings ? 1 : 0);
-  if (count === 0) return { revision, wrote: false, outcomes };
+  if (count === 0) return outcomes;
 
   // Groups before their versions, so a device pulling in revision order never sees a version without its group.
-  let next = await takeRevisions(tx, userId, count);
+  let next = await revisions.take(count);
   const withRev = <R extends object>(items: { row: R }[]) => items.map((item) => ({ ...item.row, rev: next++ }));
   await insertRows(tx, "PromptGroup", groupColumns, withRev(newGroups));
   await insertRows(tx, "PromptVersion", versionColumns, withRev(newVersions));
@@ -204,7 +189,7 @@ async function writeBatch(tx: Tx, userId: string, batch: ImportItem[]): Promise<
       update: { ...data, deletedAt: null },
     });
   }
-  return { revision: revision + count, wrote: true, outcomes };
+  return outcomes;
 }
 
 /** What of the batch's rows (and of the groups its versions belong to) the user already has. */

@@ -17,7 +17,7 @@ export const REASONING_MAX = 100_000;
 export const ITERATION_DIRECTION_MAX = 10_000;
 export const MODEL_FIELD_MAX = 200;
 
-const zOriginalPrompt = z.string().min(1).max(PROMPT_MAX);
+export const zOriginalPrompt = z.string().min(1).max(PROMPT_MAX);
 /** May be "" (a failed model call) or "__PENDING__" while the app streams, as the app stores it. */
 const zOptimizedPrompt = z.string().max(OPTIMIZED_PROMPT_MAX);
 const zReasoning = z.string().max(REASONING_MAX).nullable();
@@ -39,8 +39,12 @@ export const zDeviceTime = z
 /** A device time further ahead than this (a wrong clock) is replaced by the server's time. */
 export const MAX_DEVICE_TIME_AHEAD_MS = 5 * 60_000;
 
-/** What every new version states, whether it starts a group or is added to one. */
-const versionFields = {
+/**
+ * What a new version may state, however it is written: prompts.create's first version and
+ * prompts.addVersion take their parts of it, and import checks the app's versions with it (so their
+ * limits are the API's).
+ */
+export const zVersionFields = z.object({
   /** The version's own id, when the client chooses it. */
   id: zId.optional(),
   optimizedPrompt: zOptimizedPrompt,
@@ -51,11 +55,16 @@ const versionFields = {
   status: zVersionStatus.optional(),
   /** When the device made the version; the server's time if left out. The version's createdAt follows it. */
   timestamp: zDeviceTime.optional(),
-};
+  /** Defaults to the group's original prompt. */
+  originalPrompt: zOriginalPrompt.optional(),
+  iterationDirection: zIterationDirection.optional(),
+  favorite: z.boolean().optional(),
+  tags: zTags.optional(),
+});
+export type VersionFieldsInput = z.infer<typeof zVersionFields>;
 
-export const zFirstVersionInput = z
-  .object({ ...versionFields, favorite: z.boolean().optional(), tags: zTags.optional() })
-  .strict();
+/** Version 1 takes its original prompt from the group, and iterates on nothing. */
+export const zFirstVersionInput = zVersionFields.omit({ originalPrompt: true, iterationDirection: true }).strict();
 
 export const zCreatePromptInput = z
   .object({
@@ -70,14 +79,12 @@ export const zCreatePromptInput = z
   .strict();
 export type CreatePromptInput = z.infer<typeof zCreatePromptInput>;
 
+/** Marks (favorite, tags) are set on a version once it exists (prompts.updateVersion). */
 export const zAddVersionInput = z
   .object({
     /** The group (the `{id}` of /prompts/{id}/versions). */
     groupId: zId,
-    ...versionFields,
-    /** Defaults to the group's original prompt. */
-    originalPrompt: zOriginalPrompt.optional(),
-    iterationDirection: zIterationDirection.optional(),
+    ...zVersionFields.omit({ favorite: true, tags: true }).shape,
   })
   .strict();
 export type AddVersionInput = z.infer<typeof zAddVersionInput>;

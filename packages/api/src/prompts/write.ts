@@ -29,6 +29,7 @@ import {
   type PromptIdInput,
   type UpdateVersionInput,
   type Version,
+  type VersionFieldsInput,
   type VersionStatus,
 } from "./schemas.ts";
 
@@ -74,7 +75,6 @@ export async function writePrompt(
   input: CreatePromptInput,
 ): Promise<Written<GroupWithVersions>> {
   const { firstVersion } = input;
-  const versionStatus = firstVersion.status ?? "completed";
   const { kept, adjusted } = deviceTimes(deps.clock, {
     createdAt: input.createdAt,
     "firstVersion.timestamp": firstVersion.timestamp,
@@ -82,22 +82,10 @@ export async function writePrompt(
   // Either time stands for the other when only one is sent; neither: the clock's now, for both (lists order by it).
   const createdAt = kept.createdAt ?? kept["firstVersion.timestamp"] ?? deps.clock.now();
   const timestamp = kept["firstVersion.timestamp"] ?? createdAt;
+  const version = { number: 1, ...newVersionData(firstVersion, input.originalPrompt) };
   const group = {
     originalPrompt: input.originalPrompt,
-    status: input.status ?? groupStatusOf(versionStatus, 1),
-  };
-  const version = {
-    number: 1,
-    originalPrompt: input.originalPrompt,
-    optimizedPrompt: firstVersion.optimizedPrompt,
-    reasoning: firstVersion.reasoning ?? null,
-    iterationDirection: null,
-    modelId: firstVersion.modelId,
-    provider: firstVersion.provider,
-    modelName: firstVersion.modelName,
-    status: versionStatus,
-    favorite: firstVersion.favorite ?? false,
-    tags: firstVersion.tags ?? [],
+    status: input.status ?? groupStatusOf(version.status, 1),
   };
   const groupId = input.id;
   // A repeated create answers the group as it was made (its times included): nothing was adjusted now.
@@ -126,6 +114,37 @@ export async function writePrompt(
 }
 
 type VersionFields = Omit<VersionRow, "id" | "groupId" | "timestamp" | "rev" | "createdAt" | "updatedAt">;
+
+/** What of a version's fields becomes its columns' content (its marks aside). */
+type StatedVersion = Pick<
+  VersionFieldsInput,
+  "optimizedPrompt" | "reasoning" | "iterationDirection" | "modelId" | "provider" | "modelName" | "status"
+>;
+
+/**
+ * A version's content columns from what a client states: the one mapping of prompts.create,
+ * prompts.addVersion and import (absent reasoning and direction are null, the status completed).
+ */
+export function versionContent(stated: StatedVersion, originalPrompt: string) {
+  return {
+    originalPrompt,
+    optimizedPrompt: stated.optimizedPrompt,
+    reasoning: stated.reasoning ?? null,
+    iterationDirection: stated.iterationDirection ?? null,
+    modelId: stated.modelId,
+    provider: stated.provider,
+    modelName: stated.modelName,
+    status: stated.status ?? "completed",
+  };
+}
+
+/** A new version's columns, its marks included: prompts.create's first version, and import's versions. */
+export function newVersionData(
+  stated: StatedVersion & Pick<VersionFieldsInput, "favorite" | "tags">,
+  originalPrompt: string,
+): Omit<VersionFields, "number"> {
+  return { ...versionContent(stated, originalPrompt), favorite: stated.favorite ?? false, tags: stated.tags ?? [] };
+}
 
 /**
  * Whether `id` already holds this very prompt (a retried create); CONFLICT if it holds anything else. The
@@ -186,16 +205,8 @@ export async function writeVersion(
   try {
     return await userWrite(deps, userId, async (tx, rev) => {
       const group = await ownGroup(tx, userId, groupId);
-      const wanted = {
-        originalPrompt: fields.originalPrompt ?? group.originalPrompt,
-        optimizedPrompt: fields.optimizedPrompt,
-        reasoning: fields.reasoning ?? null,
-        iterationDirection: fields.iterationDirection ?? null,
-        modelId: fields.modelId,
-        provider: fields.provider,
-        modelName: fields.modelName,
-        status: fields.status ?? "completed",
-      };
+      // No marks: a replayed add must still match a version favourited or tagged since.
+      const wanted = versionContent(fields, fields.originalPrompt ?? group.originalPrompt);
       if (id) {
         const existing = await tx.promptVersion.findUnique({
           where: { id },

@@ -77,15 +77,7 @@ export async function listTemplates(
  * answers the row already made; with different content, CONFLICT.
  */
 export async function createTemplate(deps: ServiceDeps, userId: string, input: CreateTemplateInput): Promise<Template> {
-  const data = {
-    name: input.name,
-    content: input.content,
-    description: input.description ?? null,
-    isPublic: input.isPublic ?? false,
-    tags: input.tags ?? [],
-    category: input.category ?? null,
-    metadata: (input.metadata ?? {}) as Prisma.InputJsonObject,
-  };
+  const data = templateData(input);
   const { id } = input;
   if (id) {
     // Fast path for a retried create: no write, no revision, no change event.
@@ -110,11 +102,24 @@ export async function createTemplate(deps: ServiceDeps, userId: string, input: C
   }
 }
 
-/** The row a repeated create made before, or CONFLICT if the id holds something else. */
+/** A new template's columns from what templates.create states; import builds its rows with it too. */
+export function templateData(input: Omit<CreateTemplateInput, "id">): TemplateFields {
+  return {
+    name: input.name,
+    content: input.content,
+    description: input.description ?? null,
+    isPublic: input.isPublic ?? false,
+    tags: input.tags ?? [],
+    category: input.category ?? null,
+    metadata: (input.metadata ?? {}) as Prisma.InputJsonObject,
+  };
+}
+
 type TemplateFields = Omit<TemplateRow, "id" | "userId" | "rev" | "createdAt" | "updatedAt" | "metadata"> & {
   metadata: Prisma.InputJsonObject;
 };
 
+/** The row a repeated create made before, or CONFLICT if the id holds something else. */
 async function existingCreate(db: Tx, userId: string, id: string, data: TemplateFields) {
   const row = await db.template.findUnique({ where: { id }, select: liveSelect });
   if (!row) return null;
