@@ -8,6 +8,7 @@ import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
 import { importedId } from "../src/import/items.ts";
 import { PROMPT_MAX } from "../src/prompts/schemas.ts";
 import { userCaller } from "./support/context.ts";
+import { expectAppError } from "./support/errors.ts";
 
 const fixture = (name: string) =>
   JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "fixtures/client-shapes", `${name}-example.json`), "utf8"));
@@ -215,6 +216,84 @@ describe("one invalid item among valid ones", () => {
     expect(result.imported).toMatchObject({ templates: 1, settings: 1 });
     expect(Object.keys(result.ids.templates)).toEqual(["mine"]);
     expect((await caller.settings.get()).language).toBe("en-US");
+  });
+});
+
+describe("what the API refuses, import reports (the same field schemas decide both)", () => {
+  const VERSION = "mgqbgwexe3p3e2z8iq9";
+  const refused: [string, Record<string, unknown>, string][] = [
+    ["21 tags", { tags: Array.from({ length: 21 }, (_, index) => `tag ${index}`) }, "tags"],
+    ["a 41-character tag", { tags: ["fine", "x".repeat(41)] }, "tags.1"],
+    ["an empty modelId", { modelId: "" }, "modelId"],
+    ["a blank provider", { provider: "   " }, "provider"],
+  ];
+  for (const [what, change, field] of refused) {
+    it(`a version with ${what}: listed in errors naming ${field}, the rest imported; prompts.create refuses it too`, async () => {
+      const h = structuredClone(history);
+      Object.assign(h.versions[GROUP][1], change);
+      const { caller, user } = await userCaller(t.db);
+      const result = await caller.import.localData({ history: h });
+      expect(result.errors).toEqual([
+        {
+          kind: "promptVersion",
+          legacyId: VERSION,
+          field: `history.versions.${GROUP}.1.${field}`,
+          message: expect.stringMatching(/\w/) as string,
+        },
+      ]);
+      expect(result.imported).toMatchObject({ promptGroups: 2, promptVersions: 3 });
+      expect(result.ids.promptVersions[VERSION]).toBeUndefined();
+      expect((await rowsOf(user.id)).versions).toHaveLength(3);
+
+      const {
+        id: _i,
+        groupId: _g,
+        number: _n,
+        originalPrompt: _o,
+        iterationDirection: _d,
+        timestamp: _t,
+        ...fields
+      } = h.versions[GROUP][1];
+      const create = caller.prompts.create({ originalPrompt: "The same fields", firstVersion: fields });
+      await expectAppError(create, "BAD_REQUEST", `firstVersion.${field}`);
+    });
+  }
+
+  it("takes 20 tags of 40 characters, stored as the API stores them (normalised)", async () => {
+    const tags = Array.from(
+      { length: 20 },
+      (_, index) => `  Tag  ${String(index).padStart(2, "0")} ${"x".repeat(33)} `,
+    );
+    expect(tags.map((tag) => tag.trim().replace(/\s+/g, " ")).every((tag) => tag.length === 40)).toBe(true);
+    const h = structuredClone(history);
+    h.versions[GROUP][1].tags = tags;
+    const { caller } = await userCaller(t.db);
+    const result = await caller.import.localData({ history: h });
+    expect(result.errors).toEqual([]);
+    const id = result.ids.promptVersions[VERSION]!;
+    const imported = (await caller.prompts.get({ id: result.ids.promptGroups[GROUP]! })).versions.find(
+      (version) => version.id === id,
+    )!;
+    const updated = await caller.prompts.updateVersion({ id, tags });
+    expect(imported.tags).toHaveLength(20);
+    expect(imported.tags).toEqual(updated.tags);
+  });
+
+  it("a group with an empty original prompt: reported, its versions with it, the other group imported", async () => {
+    const h = structuredClone(history);
+    h.groups[OTHER_GROUP].originalPrompt = "";
+    const { caller } = await userCaller(t.db);
+    const result = await caller.import.localData({ history: h });
+    expect(result.errors.map(({ kind, legacyId, field }) => ({ kind, legacyId, field }))).toEqual([
+      { kind: "promptGroup", legacyId: OTHER_GROUP, field: `history.groups.${OTHER_GROUP}.originalPrompt` },
+      { kind: "promptVersion", legacyId: "mgrqwlibbf5jxvlsi47", field: `history.versions.${OTHER_GROUP}.0` },
+    ]);
+    expect(result.imported).toMatchObject({ promptGroups: 1, promptVersions: 3 });
+    await expectAppError(
+      caller.prompts.create({ originalPrompt: "", firstVersion: history.versions[OTHER_GROUP][0] }),
+      "BAD_REQUEST",
+      "originalPrompt",
+    );
   });
 });
 

@@ -8,6 +8,7 @@ import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
 import { importedId, uuidV5 } from "../src/import/items.ts";
 import { createImportLimiter } from "../src/import/limiter.ts";
 import type { ImportOutput } from "../src/import/schemas.ts";
+import { createLocalChangeEvents } from "../src/lib/events.ts";
 import { manualClock, userCaller } from "./support/context.ts";
 import { expectAppError } from "./support/errors.ts";
 import { generatedHistory } from "./support/import-payload.ts";
@@ -276,5 +277,49 @@ describe("import.localData, several at once", () => {
     await running;
     expect(await queued).toBe("queued ran");
     expect((await caller.import.localData({ history })).imported.promptGroups).toBe(2);
+  });
+});
+
+describe("import.localData cut short", () => {
+  it("tells devices of every batch that committed, also when a later one fails; sent again, it finishes as one import would", async () => {
+    const events = createLocalChangeEvents();
+    const { caller, user } = await userCaller(t.db, { events });
+    const heard: number[] = [];
+    events.subscribe({
+      userId: user.id,
+      sessionId: "device",
+      onChange: (event) => heard.push(event.revision),
+      onSessionsEnded: () => {},
+      onEvicted: () => {},
+    });
+    // 120 groups of 2 versions: 360 rows in batches of 100, the fourth holding a version the database refuses.
+    const history = generatedHistory(120, 2, "cut");
+    history.versions.cutg110![0]!.optimizedPrompt = "REFUSED BY THE DATABASE";
+    const db = t.db.prisma;
+    await db.$executeRawUnsafe(
+      `ALTER TABLE "PromptVersion" ADD CONSTRAINT import_cut CHECK ("optimizedPrompt" <> 'REFUSED BY THE DATABASE') NOT VALID`,
+    );
+    try {
+      await expect(caller.import.localData({ history })).rejects.toThrow();
+    } finally {
+      await db.$executeRawUnsafe(`ALTER TABLE "PromptVersion" DROP CONSTRAINT import_cut`);
+    }
+
+    // Three whole batches stayed, each announced once it committed; nothing of the fourth.
+    const cut = await stateOf(user.id);
+    expect(cut.revision).toBe(300);
+    expect(cut.groups.length + cut.versions.length).toBe(300);
+    expect(heard).toEqual([100, 200, 300]);
+
+    const retried = await caller.import.localData({ history });
+    expect(retried.errors).toEqual([]);
+    expect(retried.imported).toEqual({ promptGroups: 120, promptVersions: 240, templates: 0, settings: 0 });
+    expect(heard).toEqual([100, 200, 300, 360]);
+    expect(retried.revision).toBe(360);
+
+    const alone = await userCaller(t.db);
+    const whole = await alone.caller.import.localData({ history });
+    expect(withoutIds(retried)).toEqual(withoutIds(whole));
+    expect(await contentOf(user.id)).toEqual(await contentOf(alone.user.id));
   });
 });

@@ -36,7 +36,8 @@ export const MAX_TAGS = 20;
 export const MAX_TAG_LENGTH = 40;
 export const zTags = z
   .array(z.string().max(MAX_TAG_LENGTH * 2), { message: "must be an array of strings" })
-  .max(MAX_TAGS)
+  // Its own message: the array's is for an array that is not one of strings.
+  .max(MAX_TAGS, `at most ${MAX_TAGS} tags`)
   .transform(normaliseTags)
   .pipe(z.array(z.string().max(MAX_TAG_LENGTH, `a tag has at most ${MAX_TAG_LENGTH} characters`)));
 
