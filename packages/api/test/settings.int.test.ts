@@ -13,13 +13,31 @@ beforeAll(async () => {
 afterAll(() => t.dispose());
 
 describe("settings", () => {
-  it("creates the row with defaults when registration did not, once", async () => {
+  it("answers the defaults without writing when the user has no row, and the first update creates it", async () => {
     const { caller, user } = await userCaller(t.db);
+    const revision = async () =>
+      (await t.db.prisma.user.findUniqueOrThrow({ where: { id: user.id }, select: { revision: true } })).revision;
     const [a, b] = await Promise.all([caller.settings.get(), caller.settings.get()]);
-    expect(a).toMatchObject({ theme: "light", language: "en", defaultModel: null, settingsData: {} });
+    expect(a).toMatchObject({ theme: "light", language: "en", defaultModel: null, settingsData: {}, rev: 0 });
     expect(b.id).toBe(a.id);
-    expect(await t.db.prisma.userSettings.count({ where: { userId: user.id } })).toBe(1);
     expect(a.createdAt).toBeInstanceOf(Date);
+    expect(await t.db.prisma.userSettings.count({ where: { userId: user.id } })).toBe(0);
+    expect(await revision()).toBe(0);
+    const updated = await caller.settings.update({ language: "zh-cn", baseRev: a.rev });
+    expect(updated).toMatchObject({ id: a.id, theme: "light", language: "zh-CN", rev: await revision() });
+    expect(await caller.settings.get()).toEqual(updated);
+  });
+
+  it("registration creates the row, so a new user's settings.get reads it", async () => {
+    const caller = createCaller(testContext(t.db));
+    const { user } = await caller.auth.register({
+      email: "settings-row@example.com",
+      username: "settings_row",
+      password: "a long enough passphrase",
+    });
+    const row = await t.db.prisma.userSettings.findUniqueOrThrow({ where: { userId: user.id } });
+    expect(row).toMatchObject({ theme: "light", language: "en", deletedAt: null });
+    expect(row.rev).toBeGreaterThan(0);
   });
 
   it("updates only the given fields, bumps the revision and canonicalises the language", async () => {

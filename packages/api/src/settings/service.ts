@@ -6,11 +6,17 @@ import { conflictsWith, readFieldRevs } from "./field-revs.ts";
 import { DEFAULT_SETTINGS, mergeSettings, settingsWrite, touchedPointers } from "./merge.ts";
 import type { Settings, UpdateSettingsInput } from "./schemas.ts";
 
-/** The user's settings; made with defaults if registration did not (e.g. a user from before settings existed). */
+/**
+ * The user's settings, read only: registration creates the row (and a migration did for older users), so a
+ * missing or deleted one is answered as the defaults, at rev 0 (or the tombstone's), without writing: a GET
+ * takes no revision and no row lock. The first update creates the row, with the id answered here.
+ */
 export async function getSettings(deps: ServiceDeps, userId: string): Promise<Settings> {
   const row = await deps.db.userSettings.findUnique({ where: { userId }, select: liveSelect });
   if (row && !row.deletedAt) return toSettings(row);
-  return userWrite(deps, userId, async (tx, rev) => toSettings(await ensureSettings(tx, userId, rev)));
+  const now = deps.clock.now();
+  const { fieldRevs: _, fieldRevsFloor: __, ...defaults } = DEFAULT_SETTINGS;
+  return toSettings({ ...defaults, id: row?.id ?? userId, rev: row?.rev ?? 0, createdAt: now, updatedAt: now });
 }
 
 /**
@@ -49,7 +55,8 @@ async function ensureSettings(tx: Tx, userId: string, rev: number) {
   if (existing && !existing.deletedAt) return existing;
   return tx.userSettings.upsert({
     where: { userId },
-    create: { userId, rev },
+    // The user's id as the row's: the id a read answered while the row was missing (getSettings).
+    create: { id: userId, userId, rev },
     update: { ...DEFAULT_SETTINGS, deletedAt: null, rev },
     select: liveSelect,
   });
