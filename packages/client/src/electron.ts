@@ -9,13 +9,13 @@ import type { TokenStore } from "./session-link.ts";
 export { FileSyncStore, SyncStoreFileError } from "./file-store.ts";
 // Provider sign-in through the system browser (RFC 8252). OAuthSignInError is exported here too: this entry is
 // built apart from the main one, so `instanceof` needs the class from the same entry as signInWithProvider.
-export { DEFAULT_SIGN_IN_TIMEOUT_MS, signInWithProvider } from "./oauth/desktop.ts";
-export type { SignInWithProviderOptions } from "./oauth/desktop.ts";
+export { DEFAULT_SIGN_IN_TIMEOUT_MS, linkWithProvider, signInWithProvider } from "./oauth/desktop.ts";
+export type { LinkWithProviderOptions, SignInWithProviderOptions } from "./oauth/desktop.ts";
 export { OAuthSignInError } from "./oauth/errors.ts";
 export type { OAuthSignInErrorCode } from "./oauth/errors.ts";
 export type { OAuthProvider } from "./oauth/exchange.ts";
 export { CALLBACK_PATH, defaultCallbackPage } from "./oauth/loopback.ts";
-export type { CallbackPage } from "./oauth/loopback.ts";
+export type { CallbackOutcome, CallbackPage } from "./oauth/loopback.ts";
 
 /** The part of Electron's `safeStorage` the store uses; a stand-in with these methods works in tests. */
 export interface SafeStorageLike {

@@ -61,7 +61,7 @@ describe("the loopback listener", () => {
     expect(right.body).toContain("Signed in");
     expect(right.body).toContain("close this window");
     expect(right.body).not.toContain("the-code");
-    await expect(listener.result).resolves.toBe("the-code");
+    expect((await listener.result).get("code")).toBe("the-code");
     // One shot: a second callback (a replay, a reload) finds nothing listening.
     expect(await refused(`${base}?code=again&state=the-right-state`)).toBe(true);
   });
@@ -78,13 +78,20 @@ describe("the loopback listener", () => {
     expect(await refused(listener.redirectUri)).toBe(true);
   });
 
+  it("a linking round trip ends with `linked` (no code), which is a success page too", async () => {
+    const listener = await listenForCallback({ state: "st", timeoutMs: LONG });
+    const answer = await get(`${listener.redirectUri}?linked=github&state=st`);
+    expect(answer.body).toContain("Account linked");
+    expect(Object.fromEntries(await listener.result)).toEqual({ linked: "github", state: "st" });
+  });
+
   it("a callback with neither code nor error is invalid_callback; the app's own page is used", async () => {
     const listener = await listenForCallback({
       state: "st",
       timeoutMs: LONG,
-      page: (signedIn) => `<p>custom ${signedIn ? "yes" : "no"}</p>`,
+      page: (outcome) => `<p>custom ${outcome}</p>`,
     });
-    expect((await get(`${listener.redirectUri}?state=st`)).body).toBe("<p>custom no</p>");
+    expect((await get(`${listener.redirectUri}?state=st`)).body).toBe("<p>custom failed</p>");
     await expect(listener.result).rejects.toMatchObject({ code: "invalid_callback" });
   });
 

@@ -73,6 +73,10 @@ describe("browser sign-in URLs and the pending sign-in", () => {
     const url = new URL(providerSignInUrl("https://api.example.com", "oidc", { returnTo: "/settings?tab=1" }));
     expect(url.pathname).toBe("/api/auth/oauth/oidc/start");
     expect(url.searchParams.get("return_to")).toBe("/settings?tab=1");
+    const linking = new URL(
+      providerSignInUrl("https://api.example.com", "github", { returnTo: "/settings", link: true }),
+    );
+    expect(Object.fromEntries(linking.searchParams)).toEqual({ return_to: "/settings", link: "1" });
   });
 
   it("beginProviderSignIn: keeps the verifier and state, and sends only the challenge and state", async () => {

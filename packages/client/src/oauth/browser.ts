@@ -38,14 +38,19 @@ interface PendingSignIn {
 
 /**
  * Same-site web app: the URL to navigate to (a link or `location.assign`). After sign-in the browser lands on
- * the server's APP_URL + `returnTo` (a path, default `/`) signed in by cookie, or with `?oauth_error=<code>`.
+ * the server's APP_URL + `returnTo` (a path, default `/`) signed in by cookie, or with `?oauth_error=<code>`
+ * (and `&link=<token>` for `link_required`). With `link: true` a signed-in user links the provider to the
+ * account instead (the session cookie says who): back with `?oauth_linked=<provider>` or `?oauth_error=…`.
  */
 export function providerSignInUrl(
   baseUrl: string,
   provider: OAuthProvider,
-  options: { returnTo?: string } = {},
+  options: { returnTo?: string; link?: boolean } = {},
 ): string {
-  return startUrl(baseUrl, provider, options.returnTo === undefined ? {} : { return_to: options.returnTo });
+  return startUrl(baseUrl, provider, {
+    ...(options.returnTo !== undefined && { return_to: options.returnTo }),
+    ...(options.link && { link: "1" }),
+  });
 }
 
 export interface BeginProviderSignInOptions {

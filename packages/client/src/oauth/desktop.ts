@@ -3,6 +3,7 @@
 // app's, and the app exchanges it with its PKCE verifier for a token. Node only: from the ./electron entry.
 import { createClient, type ApiClient, type ClientOptions } from "../client.ts";
 import type { AuthResult } from "../router-types.ts";
+import { OAuthSignInError } from "./errors.ts";
 import { exchangeCode, startUrl, type OAuthProvider } from "./exchange.ts";
 import { listenForCallback, type CallbackPage } from "./loopback.ts";
 import { createPkce, randomToken } from "./pkce.ts";
@@ -37,7 +38,42 @@ export async function signInWithProvider(
   const api = isApiClient(client) ? client : createClient(client);
   const baseUrl = options.baseUrl ?? (isApiClient(client) ? undefined : client.url);
   if (!baseUrl) throw new TypeError("signInWithProvider: pass baseUrl along with a client");
+  const { query, redirectUri, verifier } = await browserRoundTrip(baseUrl, options, {});
+  const code = query.get("code");
+  if (!code) throw new OAuthSignInError("invalid_callback");
+  return exchangeCode(api, {
+    code,
+    codeVerifier: verifier,
+    redirectUri,
+    ...(options.deviceName !== undefined && { deviceName: options.deviceName }),
+  });
+}
 
+export type LinkWithProviderOptions = Omit<SignInWithProviderOptions, "baseUrl" | "deviceName"> & { baseUrl: string };
+
+/**
+ * Links a provider to the signed-in account (a settings page's "Connect GitHub"): asks the server for a
+ * one-time link ticket (`auth.oauthLinkStart`, with the client's session), then the same round trip through
+ * the system browser. Resolves once the server has linked it; throws OAuthSignInError (`identity_taken`: that
+ * provider account is another user's; `access_denied`, `timeout`, …).
+ */
+export async function linkWithProvider(client: ApiClient, options: LinkWithProviderOptions): Promise<void> {
+  // Until the server's router has the procedure, its shape from the contract (auth.oauthLinkStart).
+  const auth = client.auth as unknown as { oauthLinkStart: { mutate(): Promise<{ ticket: string }> } };
+  const { ticket } = await auth.oauthLinkStart.mutate();
+  const { query } = await browserRoundTrip(options.baseUrl, options, { link_ticket: ticket });
+  if (query.get("linked") !== options.provider) throw new OAuthSignInError("invalid_callback");
+}
+
+/**
+ * Listens on the loopback interface, opens the server's /start in the system browser in code mode, and waits
+ * for the callback carrying this round trip's state.
+ */
+async function browserRoundTrip(
+  baseUrl: string,
+  options: Omit<SignInWithProviderOptions, "baseUrl" | "deviceName">,
+  extraQuery: Record<string, string>,
+): Promise<{ query: URLSearchParams; redirectUri: string; verifier: string }> {
   const { verifier, challenge } = await createPkce();
   const state = randomToken();
   const listener = await listenForCallback({
@@ -52,19 +88,14 @@ export async function signInWithProvider(
         redirect_uri: listener.redirectUri,
         code_challenge: challenge,
         state,
+        ...extraQuery,
       }),
     );
   } catch (error) {
     listener.close();
     throw error;
   }
-  const code = await listener.result;
-  return exchangeCode(api, {
-    code,
-    codeVerifier: verifier,
-    redirectUri: listener.redirectUri,
-    ...(options.deviceName !== undefined && { deviceName: options.deviceName }),
-  });
+  return { query: await listener.result, redirectUri: listener.redirectUri, verifier };
 }
 
 /** The typed client is a function-shaped proxy; options are a plain object. */

@@ -13,6 +13,7 @@ export type OAuthSignInErrorCode =
   | "email_unverified"
   | "link_required"
   | "account_disabled"
+  | "identity_taken"
   | "invalid_code"
   | "timeout"
   | "aborted"
@@ -42,6 +43,7 @@ const MESSAGES: Record<string, string> = {
   email_unverified: "The provider has not verified this email address",
   link_required: "An account with this email exists: confirm it is yours to link the provider",
   account_disabled: "This account is disabled",
+  identity_taken: "This provider account is already linked to another account",
   invalid_code: "The sign-in code was refused (expired or already used); start again",
   timeout: "Sign-in took too long; start it again",
   aborted: "Sign-in was cancelled",

@@ -8,14 +8,22 @@ import { constantTimeEqual } from "./pkce.ts";
 
 export const CALLBACK_PATH = "/callback";
 
-/** What the browser tab shows once the app has its answer; `signedIn` false when the server sent an error. */
-export type CallbackPage = (signedIn: boolean) => string;
+/** How the round trip ended, for the page the browser tab shows. */
+export type CallbackOutcome = "signedIn" | "linked" | "failed";
+/** What the browser tab shows once the app has its answer (HTML). */
+export type CallbackPage = (outcome: CallbackOutcome) => string;
 
-export const defaultCallbackPage: CallbackPage = (signedIn) =>
+const PAGE_TEXT: Record<CallbackOutcome, [string, string]> = {
+  signedIn: ["Signed in", "You can close this window and return to Prompt Booster."],
+  linked: ["Account linked", "You can close this window and return to Prompt Booster."],
+  failed: ["Sign-in did not complete", "Return to Prompt Booster to see why and try again."],
+};
+
+export const defaultCallbackPage: CallbackPage = (outcome) =>
   `<!doctype html><html lang="en"><meta charset="utf-8"><title>Prompt Booster</title>
 <body style="font:16px system-ui,sans-serif;max-width:32em;margin:4em auto;text-align:center">
-<h1>${signedIn ? "Signed in" : "Sign-in did not complete"}</h1>
-<p>${signedIn ? "You can close this window and return to Prompt Booster." : "Return to Prompt Booster to see why and try again."}</p>
+<h1>${PAGE_TEXT[outcome][0]}</h1>
+<p>${PAGE_TEXT[outcome][1]}</p>
 </body></html>`;
 
 export interface LoopbackOptions {
@@ -30,11 +38,12 @@ export interface LoopbackListener {
   /** `http://127.0.0.1:<port>/callback`: the redirect_uri for /start and for the exchange. */
   redirectUri: string;
   /**
-   * The code of the one callback whose state matches. Rejects with OAuthSignInError: the server's `error`
+   * The query of the one callback whose state matches: `code` (a sign-in) or `linked` (a provider linked
+   * from settings). Rejects with OAuthSignInError: the server's `error`
    * (with `link` for `link_required`), `timeout`, `aborted`, `invalid_callback`. The listener is closed once
    * this settles.
    */
-  result: Promise<string>;
+  result: Promise<URLSearchParams>;
   /** Stops listening now (result rejects `aborted` if still waiting). */
   close(): void;
 }
@@ -57,8 +66,8 @@ const PAGE_HEADERS = {
 export async function listenForCallback(options: LoopbackOptions): Promise<LoopbackListener> {
   if (options.signal?.aborted) throw new OAuthSignInError("aborted", null, { cause: options.signal.reason });
   const page = options.page ?? defaultCallbackPage;
-  let settle: { resolve(code: string): void; reject(error: unknown): void } | null = null;
-  const result = new Promise<string>((resolve, reject) => (settle = { resolve, reject }));
+  let settle: { resolve(query: URLSearchParams): void; reject(error: unknown): void } | null = null;
+  const result = new Promise<URLSearchParams>((resolve, reject) => (settle = { resolve, reject }));
   // A rejection nobody awaits yet (the app is still opening the browser) must not crash the process.
   result.catch(() => {});
   let host = "";
@@ -81,17 +90,24 @@ export async function listenForCallback(options: LoopbackOptions): Promise<Loopb
       return plain(400, "This sign-in does not belong to the waiting app");
     }
     const error = url.searchParams.get("error");
-    const code = url.searchParams.get("code");
+    const outcome: CallbackOutcome = error
+      ? "failed"
+      : url.searchParams.has("code")
+        ? "signedIn"
+        : url.searchParams.has("linked")
+          ? "linked"
+          : "failed";
+    const done = outcome !== "failed";
     response.writeHead(200, PAGE_HEADERS);
-    response.end(page(!error && !!code));
+    response.end(page(outcome));
     if (error) finish(new OAuthSignInError(error, url.searchParams.get("link")));
-    else if (code) finish(null, code);
+    else if (done) finish(null, url.searchParams);
     else finish(new OAuthSignInError("invalid_callback"));
   });
 
   const timer = setTimeout(() => finish(new OAuthSignInError("timeout")), options.timeoutMs);
   const onAbort = () => finish(new OAuthSignInError("aborted", null, { cause: options.signal?.reason }));
-  function finish(error: OAuthSignInError | null, code?: string) {
+  function finish(error: OAuthSignInError | null, query?: URLSearchParams) {
     const pending = settle;
     if (!pending) return;
     settle = null;
@@ -101,7 +117,7 @@ export async function listenForCallback(options: LoopbackOptions): Promise<Loopb
     server.close();
     setImmediate(() => server.closeAllConnections());
     if (error) pending.reject(error);
-    else pending.resolve(code!);
+    else pending.resolve(query!);
   }
 
   options.signal?.addEventListener("abort", onAbort, { once: true });
