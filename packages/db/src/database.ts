@@ -1,4 +1,5 @@
-import { PGlite } from "@electric-sql/pglite";
+import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import pg from "pg";
@@ -109,12 +110,21 @@ function openPostgres(connectionString: string, settings: PoolSettings): Databas
   };
 }
 
+/**
+ * Opens a PGlite engine with the extensions the migrations create (pg_trgm: the trigram indexes text search
+ * uses). Every PGlite this project opens goes through here: a data folder holding those indexes cannot be
+ * read, nor the migrations replayed, by an engine without them.
+ */
+export function createPglite(dataDir?: string, options: PGliteOptions = {}): Promise<PGlite> {
+  return PGlite.create({ ...options, ...(dataDir && { dataDir }), extensions: { ...options.extensions, pg_trgm } });
+}
+
 async function openPglite(dataDir: string): Promise<Database> {
-  if (dataDir.startsWith("memory://")) return wrapPglite(await PGlite.create(dataDir));
+  if (dataDir.startsWith("memory://")) return wrapPglite(await createPglite(dataDir));
   fs.mkdirSync(path.resolve(dataDir), { recursive: true });
   const unlock = lockDataDir(dataDir);
   try {
-    return wrapPglite(await PGlite.create(dataDir), unlock);
+    return wrapPglite(await createPglite(dataDir), unlock);
   } catch (error) {
     unlock();
     throw error;

@@ -1,4 +1,4 @@
-export { createDb, wrapPglite } from "./database.ts";
+export { createDb, createPglite, wrapPglite } from "./database.ts";
 export { DataDirInUseError } from "./data-dir-lock.ts";
 export type { Database, DbConfig, DbProvider, PoolSettings } from "./database.ts";
 export { migrate, MigrationError } from "./migrator.ts";

@@ -6,10 +6,10 @@ import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { PGlite } from "@electric-sql/pglite";
+
 import pg from "pg";
 
-import { createDb, wrapPglite, type Database } from "./database.ts";
+import { createDb, createPglite, wrapPglite, type Database } from "./database.ts";
 import { migrate } from "./migrator.ts";
 import { migrationsDir, readMigrations } from "./schema-engine.ts";
 
@@ -83,7 +83,7 @@ async function adminQuery(adminUrl: string, sql: string): Promise<void> {
 
 async function createPgliteTestDb(): Promise<TestDb> {
   const template = await pgliteTemplate();
-  const pglite = await PGlite.create({ loadDataDir: new Blob([fs.readFileSync(template)]) });
+  const pglite = await createPglite(undefined, { loadDataDir: new Blob([fs.readFileSync(template)]) });
   const db = wrapPglite(pglite);
   return { db, url: undefined, dispose: () => db.close() };
 }
@@ -98,7 +98,7 @@ async function pgliteTemplate(): Promise<string> {
   const file = path.join(os.tmpdir(), `prompt-booster-pglite-${hash.digest("hex").slice(0, 16)}.tar`);
   if (fs.existsSync(file)) return file;
 
-  const pglite = await PGlite.create("memory://");
+  const pglite = await createPglite("memory://");
   const db = wrapPglite(pglite);
   await migrate(db);
   const dump = await pglite.dumpDataDir("none");

@@ -1,7 +1,6 @@
-import { PGlite } from "@electric-sql/pglite";
 import { afterEach, describe, expect, it } from "vitest";
 
-import { createDb, migrate, MigrationError, wrapPglite, type Database } from "../src/index.ts";
+import { createDb, createPglite, migrate, MigrationError, wrapPglite, type Database } from "../src/index.ts";
 import { createEmptyPostgresDb, testDatabaseUrl } from "../src/testing.ts";
 import { readMigrations } from "../src/schema-engine.ts";
 
@@ -23,7 +22,7 @@ async function emptyDatabase(): Promise<{ db: Database; other: () => Promise<Dat
     };
     return { db: await open(), other: open };
   }
-  const db = wrapPglite(await PGlite.create("memory://"));
+  const db = wrapPglite(await createPglite("memory://"));
   cleanups.push(() => db.close());
   // One process owns an embedded database; a second migrator in it shares the instance.
   return { db, other: async () => db };

@@ -3,10 +3,9 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { PGlite } from "@electric-sql/pglite";
 import { afterEach, expect, it } from "vitest";
 
-import { createDb, migrate, wrapPglite, type Database } from "../src/index.ts";
+import { createDb, createPglite, migrate, wrapPglite, type Database } from "../src/index.ts";
 import { migrationsDir } from "../src/schema-engine.ts";
 import { createEmptyPostgresDb, testDatabaseUrl } from "../src/testing.ts";
 
@@ -25,7 +24,7 @@ async function emptyDatabase(): Promise<Database> {
     cleanups.push(() => db.close());
     return db;
   }
-  const db = wrapPglite(await PGlite.create("memory://"));
+  const db = wrapPglite(await createPglite("memory://"));
   cleanups.push(() => db.close());
   return db;
 }

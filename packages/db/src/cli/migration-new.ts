@@ -4,9 +4,9 @@
 // server and no native Prisma engine is needed.
 import fs from "node:fs";
 import path from "node:path";
-import { PGlite } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 
+import { createPglite } from "../database.ts";
 import { meaningfulSql } from "../migrator.ts";
 import { migrationsDir, noFilters, openSchemaEngine, readMigrations, readSchema } from "../schema-engine.ts";
 
@@ -17,8 +17,12 @@ if (!name || !/^[a-z0-9_]+$/.test(name)) {
 }
 
 const schema = readSchema();
-const pglite = await PGlite.create("memory://");
-const engine = await openSchemaEngine(new PrismaPGlite(pglite), schema);
+const pglite = await createPglite("memory://");
+// The adapter's own shadow database is a bare PGlite: the migrations' CREATE EXTENSION pg_trgm needs ours.
+const shadow = await createPglite("memory://");
+const adapter = new PrismaPGlite(pglite);
+adapter.connectToShadowDb = () => new PrismaPGlite(shadow).connect();
+const engine = await openSchemaEngine(adapter, schema);
 const migrationsList = readMigrations();
 const { stdout } = await engine.diff({
   from: migrationsList.migrationDirectories.length > 0 ? { tag: "migrations", ...migrationsList } : { tag: "empty" },
@@ -29,6 +33,7 @@ const { stdout } = await engine.diff({
 });
 engine.free();
 await pglite.close();
+await shadow.close();
 
 const sql = stdout ?? "";
 if (!meaningfulSql(sql)) {
