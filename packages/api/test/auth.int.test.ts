@@ -5,7 +5,7 @@ import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
 import { hash } from "@node-rs/argon2";
 
 import { PASSWORD_HASH_PARAMS } from "../src/auth/password.ts";
-import { resolveSession, sessionIdOf } from "../src/auth/session.ts";
+import { resolveSession, SESSION_TOUCH_INTERVAL_MS, sessionIdOf } from "../src/auth/session.ts";
 import type { ApiContext } from "../src/context.ts";
 import type { Clock } from "../src/lib/clock.ts";
 import { createCaller } from "../src/root.ts";
@@ -207,6 +207,23 @@ describe("sessions", () => {
     expect(last.session.expiresAt.getTime()).toBeLessThanOrEqual(start + 90 * DAY);
     clock.advance(1);
     expect((await failure((await callerWith(token, clock)).auth.me())).code).toBe("UNAUTHORIZED");
+  });
+
+  it("lists sessions by last use, newest first, ties by id ascending", async () => {
+    const clock = manualClock();
+    const input = fresh();
+    // Three sign-ins at the same instant of the clock the service reads: their lastUsedAt tie.
+    const tokens = [(await anonymous({ clock }).auth.register(input)).token];
+    for (let i = 0; i < 2; i += 1)
+      tokens.push((await anonymous({ clock }).auth.login({ email: input.email, password: input.password })).token);
+    const ids = tokens.map(sessionIdOf);
+    const listed = async (token: string) =>
+      (await (await callerWith(token, clock)).auth.sessions.list()).map((s) => s.id);
+    expect(await listed(tokens[0]!)).toEqual([...ids].sort());
+    // Used again once the touch interval has passed, one session moves to the front; the others keep the tie order.
+    clock.advance(SESSION_TOUCH_INTERVAL_MS);
+    const used = [...ids].sort().at(-1)!;
+    expect(await listed(tokens[ids.indexOf(used)]!)).toEqual([used, ...[...ids].sort().slice(0, -1)]);
   });
 
   it("lists only the user's live sessions; revoking another user's session is NOT_FOUND", async () => {

@@ -104,9 +104,15 @@ describe("prompt history", () => {
   });
 
   it("lists newest first with the latest version, filters, and pages by cursor", async () => {
-    const { caller } = await userCaller(t.db);
+    // Each create a minute after the last, by the clock the service reads: no two can tie.
+    const clock = manualClock();
+    const { caller } = await userCaller(t.db, { clock });
     const groups: Awaited<ReturnType<typeof caller.prompts.create>>[] = [];
-    for (let i = 0; i < 5; i += 1) groups.push(await caller.prompts.create(create(`Prompt ${i}`)));
+    for (let i = 0; i < 5; i += 1) {
+      clock.advance(60_000);
+      groups.push(await caller.prompts.create(create(`Prompt ${i}`)));
+    }
+    clock.advance(60_000);
     await caller.prompts.addVersion({ groupId: groups[1]!.id, ...iteration, optimizedPrompt: "iterated" });
     await caller.prompts.updateVersion({ id: groups[3]!.versions[0]!.id, favorite: true });
     await caller.prompts.create({ ...create("Waiting"), status: "enhancing" });
@@ -139,6 +145,33 @@ describe("prompt history", () => {
     ]);
     expect((await caller.prompts.list({ q: "ITERATED" })).items.map((g) => g.id)).toEqual([groups[1]!.id]);
     expect((await caller.prompts.list({ q: "prompt 2" })).items.map((g) => g.id)).toEqual([groups[2]!.id]);
+  });
+
+  it("orders prompts created in the same millisecond by id, newest-first order kept across cursor pages", async () => {
+    const clock = manualClock();
+    const { caller } = await userCaller(t.db, { clock });
+    const older = await caller.prompts.create(create("Older"));
+    clock.advance(1);
+    const tied = [];
+    for (let i = 0; i < 4; i += 1) tied.push(await caller.prompts.create(create(`Tied ${i}`)));
+    expect(new Set(tied.map((g) => g.createdAt.getTime())).size).toBe(1);
+    // The tie-break is the id, descending: the newest time first, then the greater id.
+    const expected = [
+      ...tied
+        .map((g) => g.id)
+        .sort()
+        .reverse(),
+      older.id,
+    ];
+    expect((await caller.prompts.list({ limit: 100 })).items.map((g) => g.id)).toEqual(expected);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const result = await caller.prompts.list({ limit: 1, cursor });
+      seen.push(...result.items.map((g) => g.id));
+      cursor = result.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toEqual(expected);
   });
 
   it("makes the group's status follow its latest version, at the version's revision", async () => {

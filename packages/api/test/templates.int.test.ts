@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
 
 import { createCaller } from "../src/root.ts";
-import { testContext, userCaller } from "./support/context.ts";
+import { manualClock, testContext, userCaller } from "./support/context.ts";
 import { expectAppError } from "./support/errors.ts";
 
 let t: TestDb;
@@ -90,11 +90,14 @@ describe("templates", () => {
   });
 
   it("lists by scope, tag, category and text, in pages that stay stable under inserts", async () => {
-    const me = await userCaller(t.db);
-    const someone = await userCaller(t.db);
+    // Each write a minute after the last, by the clock the service reads: no two updatedAt can tie.
+    const clock = manualClock();
+    const me = await userCaller(t.db, { clock });
+    const someone = await userCaller(t.db, { clock });
     const q = `needle${randomUUID().slice(0, 6)}`;
     const made: Awaited<ReturnType<typeof me.caller.templates.create>>[] = [];
     for (let i = 0; i < 7; i += 1) {
+      clock.advance(60_000);
       made.push(
         await me.caller.templates.create({
           ...base,
@@ -113,6 +116,7 @@ describe("templates", () => {
       const result = await me.caller.templates.list({ scope: "mine", limit: 3, cursor });
       seen.push(...result.items.map((x) => x.id));
       cursor = result.nextCursor ?? undefined;
+      clock.advance(60_000);
       if (pages === 0) await me.caller.templates.create({ ...base, name: "inserted meanwhile" });
       pages += 1;
     } while (cursor);
@@ -142,6 +146,36 @@ describe("templates", () => {
     expect((await me.caller.templates.list({ scope: "all", q, limit: 100 })).items).toHaveLength(8);
 
     await expectAppError(me.caller.templates.list({ sort: "updated", cursor: firstTwo.nextCursor! }), "BAD_REQUEST");
+  });
+
+  it("orders by the last update, ties by id descending, the same across cursor pages", async () => {
+    const clock = manualClock();
+    const { caller } = await userCaller(t.db, { clock });
+    const tied = [];
+    for (let i = 0; i < 4; i += 1) tied.push(await caller.templates.create({ ...base, name: `Tied ${i}` }));
+    expect(new Set(tied.map((x) => x.updatedAt.getTime())).size).toBe(1);
+    const byId = tied
+      .map((x) => x.id)
+      .sort()
+      .reverse();
+    const list = async () => {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const result = await caller.templates.list({ sort: "updated", limit: 1, cursor });
+        seen.push(...result.items.map((x) => x.id));
+        cursor = result.nextCursor ?? undefined;
+      } while (cursor);
+      expect(seen).toEqual((await caller.templates.list({ sort: "updated", limit: 100 })).items.map((x) => x.id));
+      return seen;
+    };
+    expect(await list()).toEqual(byId);
+    // An update a millisecond later moves the template to the front; the rest keep their tie order.
+    clock.advance(1);
+    const last = byId.at(-1)!;
+    const touched = await caller.templates.update({ id: last, content: "changed" });
+    expect(touched.updatedAt).toEqual(clock.now());
+    expect(await list()).toEqual([last, ...byId.slice(0, -1)]);
   });
 
   describe("bad input", () => {
