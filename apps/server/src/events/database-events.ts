@@ -3,7 +3,13 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 
-import { createLocalChangeEvents, type ChangeEvent, type ChangeEvents, type SessionsEnded } from "@prompt-booster/api";
+import {
+  createLocalChangeEvents,
+  type AuthChange,
+  type ChangeEvent,
+  type ChangeEvents,
+  type SessionsEnded,
+} from "@prompt-booster/api";
 import type { Database } from "@prompt-booster/db";
 
 export const CHANGES_CHANNEL = "prompt_booster_changes";
@@ -14,6 +20,8 @@ export interface DatabaseChangeEvents extends ChangeEvents {
   /** Resolves once the NOTIFY is sent (or its failure logged); never rejects. */
   publish(event: ChangeEvent): Promise<void>;
   publishSessionsEnded(ended: SessionsEnded): Promise<void>;
+  publishUserChanged(userId: string): void;
+  watchAuth(listener: (change: AuthChange) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -35,12 +43,15 @@ export interface DatabaseEventsOptions {
 type WithoutUser<T> = T extends unknown ? Omit<T, "userId"> : never;
 type SessionsPart = WithoutUser<SessionsEnded>;
 
-/** Without a session part (`e`) it is a revision, the only kind older processes understand. */
+/**
+ * Without a session part (`e`) it is a revision, the only kind older processes understand. `a` comes from the
+ * database's triggers (origin "db"): a session of the user was deleted or what a session carries changed.
+ */
 type Payload = {
   u: string;
   /** The publishing process: it has already delivered the event to its own subscribers. */
   o: string;
-} & ({ r: number } | { e: SessionsPart });
+} & ({ r: number } | { e: SessionsPart } | { a: number });
 
 export function createDatabaseChangeEvents(db: Database, options: DatabaseEventsOptions): DatabaseChangeEvents {
   const local = createLocalChangeEvents({ maxStreamsPerUser: options.maxStreamsPerUser });
@@ -51,6 +62,7 @@ export function createDatabaseChangeEvents(db: Database, options: DatabaseEvents
     const payload = parsePayload(text);
     if (!payload || payload.o === origin) return;
     if ("r" in payload) local.emitLocal({ userId: payload.u, revision: payload.r });
+    else if ("a" in payload) local.emitAuthChangeLocal({ userId: payload.u });
     else local.emitSessionsEndedLocal({ ...payload.e, userId: payload.u });
   };
 
@@ -68,10 +80,19 @@ export function createDatabaseChangeEvents(db: Database, options: DatabaseEvents
     for (const userId of userIds) local.emitSessionsEndedLocal({ userId, allExcept: null });
   };
 
+  // Other processes' signals reach here only while the LISTEN connection is up: a session cache answers only
+  // then, and forgets everything whenever it goes down or comes back (what it missed meanwhile is unknown).
+  const setListening = (listening: boolean) => local.emitAuthChangeLocal({ all: true, listening });
   const listener =
     db.provider === "pglite"
       ? listenPglite(db, onPayload)
-      : listenPostgres(db, onPayload, { log, resync, maxDelayMs: options.maxReconnectDelayMs ?? 5_000 });
+      : (setListening(false),
+        listenPostgres(db, onPayload, {
+          log,
+          resync,
+          maxDelayMs: options.maxReconnectDelayMs ?? 5_000,
+          onListening: setListening,
+        }));
 
   // $executeRaw: pg_notify returns void, a column type the query path of Prisma's adapters cannot read.
   const notify = (payload: Payload) =>
@@ -106,6 +127,8 @@ export function createDatabaseChangeEvents(db: Database, options: DatabaseEvents
       local.emitSessionsEndedLocal({ userId, ...ended });
       return notify({ u: userId, e: ended, o: origin });
     },
+    publishUserChanged: (userId) => local.publishUserChanged(userId),
+    watchAuth: (watcher) => local.watchAuth(watcher),
     close: () => listener.close(),
   };
 }
@@ -118,7 +141,7 @@ function parsePayload(text: string | undefined): Payload | null {
     return null;
   }
   if (typeof value.u !== "string" || typeof value.o !== "string") return null;
-  if (typeof value.r === "number") return value as Payload;
+  if (typeof value.r === "number" || typeof value.a === "number") return value as Payload;
   return isSessionsEnded(value.e) ? (value as Payload) : null;
 }
 
@@ -151,7 +174,7 @@ function listenPglite(db: Database, onPayload: (text: string) => void): Listener
 function listenPostgres(
   db: Database,
   onPayload: (text: string | undefined) => void,
-  opts: { log: Logger; resync: () => Promise<void>; maxDelayMs: number },
+  opts: { log: Logger; resync: () => Promise<void>; maxDelayMs: number; onListening: (listening: boolean) => void },
 ): Listener {
   let client: pg.Client | undefined;
   let closed = false;
@@ -172,6 +195,7 @@ function listenPostgres(
       dropped = true;
       next.removeAllListeners("notification");
       next.end().catch(() => {});
+      opts.onListening(false);
       if (closed) return;
       opts.log.warn({ err: error }, "change-events connection lost; reconnecting");
       schedule();
@@ -189,6 +213,7 @@ function listenPostgres(
       return;
     }
     if (closed) return void next.end().catch(() => {});
+    opts.onListening(true);
     if (attempt > 0) {
       opts.log.info({ attempts: attempt }, "change-events connection restored");
       await opts.resync().catch((error: unknown) => opts.log.warn({ err: error }, "re-sync after reconnect failed"));

@@ -125,27 +125,31 @@ export async function resetPassword(
 export async function verifyEmail(deps: AuthDeps, token: string): Promise<{ email: string }> {
   await deps.limits?.attempt("accountToken");
   try {
-    return await deps.db.$transaction(async (tx) => {
+    const { userId, email } = await deps.db.$transaction(async (tx) => {
       const now = deps.clock.now();
       const used = await useAccountToken(tx, token, ["emailVerification", "emailChange"], now);
       if (used.purpose === "emailVerification") {
         const user = await tx.user.update({
           where: { id: used.userId },
           data: { emailVerifiedAt: now },
-          select: { email: true },
+          select: { id: true, email: true },
         });
-        return { email: user.email };
+        return { userId: user.id, email: user.email };
       }
       const user = await tx.user.update({
         where: { id: used.userId },
         data: { email: used.newEmail!, emailVerifiedAt: now },
-        select: { email: true },
+        select: { id: true, email: true },
       });
       await tx.accountToken.deleteMany({
         where: { userId: used.userId, id: { not: used.id }, purpose: { in: ["passwordReset", "emailVerification"] } },
       });
-      return { email: user.email };
+      return { userId: user.id, email: user.email };
     });
+    // Sessions cached in memory carry the email and its verification: this process forgets them at once
+    // (the others hear the database's trigger).
+    deps.events.publishUserChanged?.(userId);
+    return { email };
   } catch (error) {
     // Another account took the address between the request and the confirmation.
     if (isUniqueViolation(error)) throw takenError("email");

@@ -16,6 +16,13 @@ export type SessionsEnded =
    */
   | { userId: string; allExcept: string | null };
 
+/**
+ * What a cache of signed-in sessions must forget: every cached session of `userId`, or (`all`) every one,
+ * when signals from other processes may have been missed; `listening` then says whether they reach this
+ * process now (a cache must not answer while they do not).
+ */
+export type AuthChange = { userId: string } | { all: true; listening: boolean };
+
 /** One open stream (sync.subscribe), opened by one session of one user. */
 export interface StreamSubscriber {
   userId: string;
@@ -38,6 +45,17 @@ export interface ChangeEvents {
   publishSessionsEnded(ended: SessionsEnded): void | Promise<void>;
   /** Returns the unsubscribe function (safe to call twice, and after an eviction). */
   subscribe(subscriber: StreamSubscriber): () => void;
+  /**
+   * What a session carries (email, username, verification) changed, after the commit: this process's session
+   * cache forgets the user's sessions at once (other processes hear it from the database's trigger).
+   */
+  publishUserChanged?(userId: string): void;
+  /**
+   * Hears every ended session (publishSessionsEnded) and changed user of this process at once, and those of
+   * other processes through the database; called at once with the current listening state. Returns the
+   * unsubscribe function. Absent: nothing may be cached.
+   */
+  watchAuth?(listener: (change: AuthChange) => void): () => void;
 }
 
 /** In-process fan-out by user: one map entry per user with connected devices, however many devices. */
@@ -48,6 +66,10 @@ export interface LocalFanOut extends ChangeEvents {
   emitSessionsEndedLocal(ended: SessionsEnded): void;
   /** The users that have at least one subscriber here (to re-check after a missed-signal window). */
   subscribedUserIds(): string[];
+  publishUserChanged(userId: string): void;
+  watchAuth(listener: (change: AuthChange) => void): () => void;
+  /** Tells this process's auth watchers only. */
+  emitAuthChangeLocal(change: AuthChange): void;
 }
 
 export interface LocalFanOutOptions {
@@ -71,7 +93,15 @@ export function createLocalChangeEvents(options: LocalFanOutOptions = {}): Local
   const emitLocal = (event: ChangeEvent) => {
     for (const subscriber of byUser.get(event.userId) ?? []) subscriber.onChange(event);
   };
+  const authWatchers = new Set<(change: AuthChange) => void>();
+  let listening = true;
+  const emitAuthChangeLocal = (change: AuthChange) => {
+    if ("all" in change) listening = change.listening;
+    for (const watcher of authWatchers) watcher(change);
+  };
   const emitSessionsEndedLocal = (ended: SessionsEnded) => {
+    // Any ended session of the user: the cache forgets all of theirs (cheaper to re-read than to sort out).
+    emitAuthChangeLocal({ userId: ended.userId });
     for (const subscriber of byUser.get(ended.userId) ?? []) subscriber.onSessionsEnded(ended);
   };
   return {
@@ -80,6 +110,13 @@ export function createLocalChangeEvents(options: LocalFanOutOptions = {}): Local
     publish: emitLocal,
     publishSessionsEnded: emitSessionsEndedLocal,
     subscribedUserIds: () => [...byUser.keys()],
+    emitAuthChangeLocal,
+    publishUserChanged: (userId) => emitAuthChangeLocal({ userId }),
+    watchAuth(watcher) {
+      authWatchers.add(watcher);
+      watcher({ all: true, listening });
+      return () => void authWatchers.delete(watcher);
+    },
     subscribe(subscriber) {
       let set = byUser.get(subscriber.userId);
       if (!set) byUser.set(subscriber.userId, (set = new Set()));
