@@ -1,10 +1,10 @@
 // Reading prompt history: every query is scoped to the user and served by an index (see schema.prisma).
-import type { Prisma } from "@prompt-booster/db";
+import { Prisma } from "@prompt-booster/db";
 
 import { page } from "../lib/cursor.ts";
 import { notFound } from "../lib/errors.ts";
-import { groupSelect, toGroup, toVersion, versionSelect } from "../lib/rows.ts";
-import { containsText } from "../lib/search.ts";
+import { groupSelect, toGroup, toVersion, versionSelect, type GroupRow, type VersionRow } from "../lib/rows.ts";
+import { likePattern } from "../lib/search.ts";
 import type { ServiceDeps } from "../lib/service.ts";
 import type { Tx } from "../lib/write.ts";
 import type {
@@ -17,54 +17,110 @@ import type {
   VersionPage,
 } from "./schemas.ts";
 
+/** A row of the prompt page: the group's columns, then its latest version's (null when it has none). */
+interface PageRow {
+  id: string;
+  originalPrompt: string;
+  currentVersionNumber: number;
+  status: GroupRow["status"];
+  rev: number;
+  createdAt: Date;
+  updatedAt: Date;
+  v_id: string | null;
+  v_originalPrompt: string;
+  v_optimizedPrompt: string;
+  v_reasoning: string | null;
+  v_iterationDirection: string | null;
+  v_modelId: string;
+  v_provider: string;
+  v_modelName: string;
+  v_status: VersionRow["status"];
+  v_favorite: boolean;
+  v_tags: string[];
+  v_timestamp: Date;
+  v_rev: number;
+  v_createdAt: Date;
+  v_updatedAt: Date;
+}
+
 /**
- * The user's groups, newest first, each with its latest version. Two index scans per page whatever the
- * history size: the groups by (userId, createdAt desc, id desc) from the cursor on, then their latest
- * versions by the unique (groupId, number).
+ * The user's groups, newest first, each with its latest version: one query (the latest version by a lateral
+ * join on the unique (groupId, number)), in SQL checked by hand — through the Prisma client it was two
+ * queries and most of the request's CPU (bench/run.ts). The groups come by (userId, createdAt desc, id desc)
+ * from the cursor on; `q` by the trigram indexes on the original and the optimized prompts. The same page
+ * as the Prisma client query it replaces (test/prompt-page.int.test.ts compares them).
  */
 export async function listPrompts(deps: ServiceDeps, userId: string, input: ListPromptsInput): Promise<PromptPage> {
   const { limit, cursor } = input;
-  const filters: Prisma.PromptGroupWhereInput[] = [];
-  if (input.status) filters.push({ status: input.status });
+  const filters: Prisma.Sql[] = [];
+  if (input.status) filters.push(Prisma.sql`AND g.status = ${input.status}::"PromptGroupStatus"`);
   if (input.favorite !== undefined) {
-    const favourites = { some: { favorite: true, deletedAt: null } };
-    filters.push(
-      input.favorite ? { versions: favourites } : { versions: { none: { favorite: true, deletedAt: null } } },
-    );
+    const favourite = Prisma.sql`EXISTS (SELECT 1 FROM "PromptVersion" f
+      WHERE f."groupId" = g.id AND f.favorite AND f."deletedAt" IS NULL)`;
+    filters.push(input.favorite ? Prisma.sql`AND ${favourite}` : Prisma.sql`AND NOT ${favourite}`);
   }
   if (input.q) {
-    const contains = containsText(input.q);
-    filters.push({
-      OR: [{ originalPrompt: contains }, { versions: { some: { optimizedPrompt: contains, deletedAt: null } } }],
-    });
+    // Two trigram-served lookups, not an OR across the join (which no index serves).
+    const pattern = likePattern(input.q);
+    filters.push(Prisma.sql`AND g.id IN (
+      SELECT m.id FROM "PromptGroup" m WHERE m."userId" = ${userId}::uuid AND m."originalPrompt" ILIKE ${pattern}
+      UNION
+      SELECT m."groupId" FROM "PromptVersion" m
+       WHERE m."userId" = ${userId}::uuid AND m."optimizedPrompt" ILIKE ${pattern} AND m."deletedAt" IS NULL)`);
   }
   if (cursor) {
-    filters.push({ OR: [{ createdAt: { lt: cursor.t } }, { createdAt: cursor.t, id: { lt: cursor.id } }] });
+    filters.push(Prisma.sql`AND (g."createdAt", g.id) < (${cursor.t}::timestamptz, ${cursor.id}::uuid)`);
   }
-  const groups = await deps.db.promptGroup.findMany({
-    where: { userId, deletedAt: null, AND: filters },
-    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-    take: limit + 1,
-    select: groupSelect,
-  });
-  const shown = groups.slice(0, limit);
-  const latest =
-    shown.length === 0
-      ? []
-      : await deps.db.promptVersion.findMany({
-          where: { deletedAt: null, OR: shown.map((g) => ({ groupId: g.id, number: g.currentVersionNumber })) },
-          select: versionSelect,
-        });
-  const byGroup = new Map(latest.map((version) => [version.groupId, version]));
+  const rows = await deps.db.$queryRaw<PageRow[]>`
+    SELECT g.id, g."originalPrompt", g."currentVersionNumber", g.status::text AS status, g.rev, g."createdAt",
+           g."updatedAt", v.id AS "v_id", v."originalPrompt" AS "v_originalPrompt",
+           v."optimizedPrompt" AS "v_optimizedPrompt", v.reasoning AS "v_reasoning",
+           v."iterationDirection" AS "v_iterationDirection", v."modelId" AS "v_modelId", v.provider AS "v_provider",
+           v."modelName" AS "v_modelName", v.status::text AS "v_status", v.favorite AS "v_favorite",
+           v.tags AS "v_tags", v.timestamp AS "v_timestamp", v.rev AS "v_rev", v."createdAt" AS "v_createdAt",
+           v."updatedAt" AS "v_updatedAt"
+      FROM "PromptGroup" g
+      LEFT JOIN LATERAL (
+        SELECT * FROM "PromptVersion" l
+         WHERE l."groupId" = g.id AND l.number = g."currentVersionNumber" AND l."deletedAt" IS NULL
+      ) v ON true
+     WHERE g."userId" = ${userId}::uuid AND g."deletedAt" IS NULL ${filters.length > 0 ? Prisma.join(filters, " ", "", "") : Prisma.empty}
+     ORDER BY g."createdAt" DESC, g.id DESC
+     LIMIT ${limit + 1}`;
   return page(
-    groups,
+    rows,
     limit,
-    (group) => {
-      const version = byGroup.get(group.id);
-      return { ...toGroup(group), latestVersion: version ? toVersion(version) : null };
-    },
-    (group) => ({ t: group.createdAt.toISOString(), id: group.id }),
+    (row) => ({ ...toGroup(groupOf(row)), latestVersion: row.v_id === null ? null : toVersion(versionOf(row)) }),
+    (row) => ({ t: row.createdAt.toISOString(), id: row.id }),
   );
+}
+
+// The page row split back into the client query's rows, keys in the order of groupSelect and versionSelect.
+function groupOf(row: PageRow): GroupRow {
+  const { id, originalPrompt, currentVersionNumber, status, rev, createdAt, updatedAt } = row;
+  return { id, originalPrompt, currentVersionNumber, status, rev, createdAt, updatedAt };
+}
+
+function versionOf(row: PageRow): VersionRow {
+  return {
+    id: row.v_id!,
+    groupId: row.id,
+    number: row.currentVersionNumber,
+    originalPrompt: row.v_originalPrompt,
+    optimizedPrompt: row.v_optimizedPrompt,
+    reasoning: row.v_reasoning,
+    iterationDirection: row.v_iterationDirection,
+    modelId: row.v_modelId,
+    provider: row.v_provider,
+    modelName: row.v_modelName,
+    status: row.v_status,
+    favorite: row.v_favorite,
+    tags: row.v_tags,
+    timestamp: row.v_timestamp,
+    rev: row.v_rev,
+    createdAt: row.v_createdAt,
+    updatedAt: row.v_updatedAt,
+  };
 }
 
 /** A group with all its versions, oldest first. */
