@@ -1,6 +1,8 @@
+import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
 
+import type { OAuthProvidersConfig } from "@prompt-booster/api";
 import type { DbConfig } from "@prompt-booster/db";
 
 /** A configuration problem; its message is one line naming the variable. */
@@ -106,6 +108,36 @@ const envSchema = z
       .enum(["true", "false"])
       .default("false")
       .transform((value) => value === "true"),
+    PUBLIC_URL: appUrl.optional(),
+    OAUTH_GITHUB_CLIENT_ID: z.string().trim().min(1).max(500).optional(),
+    OAUTH_GITHUB_CLIENT_SECRET: z.string().trim().min(1).max(500).optional(),
+    OAUTH_GOOGLE_CLIENT_ID: z.string().trim().min(1).max(500).optional(),
+    OAUTH_GOOGLE_CLIENT_SECRET: z.string().trim().min(1).max(500).optional(),
+    OAUTH_OIDC_ISSUER: z
+      .string()
+      .refine((value) => /^https?:\/\//i.test(value) && URL.canParse(value), "must be an http:// or https:// URL")
+      .transform((value) => value.replace(/\/+$/, ""))
+      .refine((value) => !new URL(value).search && !new URL(value).hash, "must have no query or fragment")
+      .optional(),
+    OAUTH_OIDC_CLIENT_ID: z.string().trim().min(1).max(500).optional(),
+    OAUTH_OIDC_CLIENT_SECRET: z.string().trim().min(1).max(500).optional(),
+    OAUTH_OIDC_NAME: z.string().trim().min(1).max(60).default("OpenID Connect"),
+    OAUTH_STATE_SECRET: z.string().min(32, "must be at least 32 characters (e.g. openssl rand -base64 48)").optional(),
+    OAUTH_DESKTOP_SCHEMES: list
+      .pipe(
+        z.array(
+          z
+            .string()
+            .toLowerCase()
+            .regex(/^[a-z][a-z\d+.-]*$/, "must list URL schemes (e.g. promptbooster), without ':' or '//'")
+            .refine(
+              (scheme) =>
+                !["http", "https", "javascript", "data", "file", "blob", "about", "vbscript"].includes(scheme),
+              "must list the app's own schemes, not http, https, javascript, data, file, blob or about",
+            ),
+        ),
+      )
+      .default([]),
   })
   .strip()
   .superRefine((env, context) => {
@@ -130,6 +162,51 @@ const envSchema = z
           context.addIssue({ code: "custom", path: [name], message: "is required in production with SMTP_URL" });
         }
       }
+    }
+    // A provider needs both halves of its client; the generic one its issuer as well.
+    const pairs = [
+      ["OAUTH_GITHUB_CLIENT_ID", "OAUTH_GITHUB_CLIENT_SECRET"],
+      ["OAUTH_GOOGLE_CLIENT_ID", "OAUTH_GOOGLE_CLIENT_SECRET"],
+      ["OAUTH_OIDC_CLIENT_ID", "OAUTH_OIDC_CLIENT_SECRET"],
+    ] as const;
+    for (const [id, secret] of pairs) {
+      if ((env[id] === undefined) !== (env[secret] === undefined)) {
+        const missing = env[id] === undefined ? id : secret;
+        context.addIssue({
+          code: "custom",
+          path: [missing],
+          message: `is required with ${missing === id ? secret : id}`,
+        });
+      }
+    }
+    const oidcSet = env.OAUTH_OIDC_ISSUER !== undefined || env.OAUTH_OIDC_CLIENT_ID !== undefined;
+    if (oidcSet && (env.OAUTH_OIDC_ISSUER === undefined || env.OAUTH_OIDC_CLIENT_ID === undefined)) {
+      const missing = env.OAUTH_OIDC_ISSUER === undefined ? "OAUTH_OIDC_ISSUER" : "OAUTH_OIDC_CLIENT_ID";
+      context.addIssue({
+        code: "custom",
+        path: [missing],
+        message: "is required to turn on the generic OpenID Connect provider",
+      });
+    }
+    if (env.OAUTH_OIDC_ISSUER !== undefined && !env.OAUTH_OIDC_ISSUER.startsWith("https://")) {
+      // Plain http only for a provider on this machine, outside production (tests, local development).
+      const loopback = ["127.0.0.1", "[::1]", "localhost"].includes(new URL(env.OAUTH_OIDC_ISSUER).hostname);
+      if (env.NODE_ENV === "production" || !loopback) {
+        context.addIssue({
+          code: "custom",
+          path: ["OAUTH_OIDC_ISSUER"],
+          message: "must be an https:// URL (plain http only for a loopback issuer outside production)",
+        });
+      }
+    }
+    const anyProvider = pairs.some(([id]) => env[id] !== undefined);
+    // Every replica must check the flow cookies the others signed: the secret is said, not made up per process.
+    if (env.NODE_ENV === "production" && anyProvider && env.OAUTH_STATE_SECRET === undefined) {
+      context.addIssue({
+        code: "custom",
+        path: ["OAUTH_STATE_SECRET"],
+        message: "is required in production when a sign-in provider (OAUTH_*) is configured",
+      });
     }
     // The one mail setting that stops start-up: accounts could never be confirmed, so nobody could write.
     if (env.NODE_ENV === "production" && env.AUTH_REQUIRE_EMAIL_VERIFICATION && env.SMTP_URL === undefined) {
@@ -199,6 +276,20 @@ export interface Config {
     mailPerIp: number;
     mailPerAddress: number;
   };
+  /**
+   * Sign-in with GitHub, Google and a generic OpenID Connect provider. `stateSecret` signs the flow cookie (from
+   * OAUTH_STATE_SECRET; outside production a random one per process when unset). `desktopSchemes`: custom
+   * schemes an app's redirect_uri may use. `publicUrl`: the server's address as providers reach it (their
+   * callback URL); unset, the request's own origin.
+   */
+  oauth: {
+    providers: OAuthProvidersConfig;
+    stateSecret: string;
+    desktopSchemes: string[];
+    publicUrl: string | undefined;
+    /** A plain-http loopback issuer is accepted (never in production). */
+    allowHttpIssuer: boolean;
+  };
 }
 
 /** Reads and validates the environment once, at start-up. */
@@ -261,5 +352,27 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       appUrl: e.APP_URL ?? "http://localhost:5173",
       requireEmailVerification: e.AUTH_REQUIRE_EMAIL_VERIFICATION,
     },
+    oauth: {
+      providers: {
+        github: clientOf(e.OAUTH_GITHUB_CLIENT_ID, e.OAUTH_GITHUB_CLIENT_SECRET),
+        google: clientOf(e.OAUTH_GOOGLE_CLIENT_ID, e.OAUTH_GOOGLE_CLIENT_SECRET),
+        oidc:
+          e.OAUTH_OIDC_ISSUER !== undefined && e.OAUTH_OIDC_CLIENT_ID !== undefined
+            ? {
+                issuer: e.OAUTH_OIDC_ISSUER,
+                clientId: e.OAUTH_OIDC_CLIENT_ID,
+                clientSecret: e.OAUTH_OIDC_CLIENT_SECRET ?? "",
+                name: e.OAUTH_OIDC_NAME,
+              }
+            : undefined,
+      },
+      stateSecret: e.OAUTH_STATE_SECRET ?? randomBytes(32).toString("base64url"),
+      desktopSchemes: e.OAUTH_DESKTOP_SCHEMES,
+      publicUrl: e.PUBLIC_URL,
+      allowHttpIssuer: e.NODE_ENV !== "production",
+    },
   };
 }
+
+const clientOf = (clientId: string | undefined, clientSecret: string | undefined) =>
+  clientId !== undefined && clientSecret !== undefined ? { clientId, clientSecret } : undefined;

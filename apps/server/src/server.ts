@@ -35,6 +35,7 @@ import {
 } from "./http/errors.ts";
 import { registerRestRoutes } from "./http/rest.ts";
 import { registerExportRoute } from "./http/export.ts";
+import { registerOAuthRoutes } from "./http/oauth.ts";
 import { createMetrics, listenForScrapes, recordRequests, type MetricsListener } from "./http/metrics.ts";
 import { RequestLog } from "./http/request-log.ts";
 import { guardRawTrpcInput } from "./http/trpc-raw-input.ts";
@@ -195,6 +196,7 @@ async function assemble(
   await registerRestRoutes(app, { basePath: "/api", createContext });
   // account.export as a streamed file download (not one JSON value, so not one of the generic REST routes).
   registerExportRoute(app, { basePath: "/api", createContext });
+  registerOAuthRoutes(app, { config, db, clock, events: deps.events ?? ownedEvents!, rateLimiter, mail: mail.service });
 
   let closing: Promise<void> | undefined;
   let metricsListener: MetricsListener | undefined;

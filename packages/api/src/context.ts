@@ -25,6 +25,8 @@ export interface ApiConfig {
    * every mutation outside `auth.*` answers FORBIDDEN with `details.reason = "emailNotVerified"`.
    */
   requireEmailVerification?: boolean;
+  /** The sign-in providers configured (OAUTH_*), as auth.providers lists them; absent: none. */
+  oauthProviders?: readonly { id: "github" | "google" | "oidc"; name: string }[];
 }
 
 /** The signed-in user and session of a request, resolved by the auth layer from a cookie or bearer token. */

@@ -43,9 +43,15 @@ export function openApiDocument(): OpenAPIObject {
   // GET /export streams account.export's document from a route of its own (http/export.ts).
   const exportOperation = { operationId: "account-export" };
   operationIds.add(exportOperation.operationId);
+  // Provider sign-in: browser-navigated redirects (http/oauth.ts), not procedures.
+  const oauthPaths = oauthPathItems((operationId, path) => {
+    operationIds.add(operationId);
+    return errorResponses({ operationId }, "get", path, false);
+  });
   document.paths = {
     ...document.paths,
     [EXPORT_PATH]: exportPathItem(errorResponses(exportOperation, "get", EXPORT_PATH, true)),
+    ...oauthPaths,
   };
   // A renamed procedure must not silently lose its 409 or 429.
   const unknown = Object.keys(ruleStatuses).filter((id) => !operationIds.has(id));
@@ -124,6 +130,13 @@ const errorStatuses: Record<number, { name: string; code: string; description: s
     code: "NOT_FOUND",
     description: "No such row for this user (another user's private rows too)",
   },
+  412: {
+    name: "PreconditionFailed",
+    code: "PRECONDITION_FAILED",
+    description:
+      'Not possible in the account\'s state; `details.reason`: "noPassword" (an account made by a provider sign-in ' +
+      'has no password yet: set one through the password reset), "lastSignInMethod" (unlinking would leave no way in)',
+  },
   405: { name: "MethodNotAllowed", code: "METHOD_NOT_SUPPORTED", description: "The path exists, not with this method" },
   408: { name: "RequestTimeout", code: "TIMEOUT", description: "The request did not arrive in time" },
   409: {
@@ -157,6 +170,14 @@ const ruleStatuses: Record<string, number[]> = {
   "auth-requestPasswordReset": [403, 429],
   // A deactivated account: 403.
   "auth-resetPassword": [403, 429],
+  // Provider sign-in: a refused code or link (401 invalidCode/invalidLink), wrong password, rate limits; a
+  // deactivated account (403); unlinking the last way to sign in (412), or a provider not linked (404).
+  "auth-oauthExchange": [401, 403, 429],
+  "auth-oauthLink": [401, 403, 429],
+  "auth-identities": [],
+  "auth-unlinkIdentity": [404, 412],
+  "auth-oauthStart": [401],
+  "auth-oauthCallback": [429],
   "settings-update": [409],
   "templates-create": [409],
   "templates-update": [409],
@@ -190,4 +211,83 @@ function protectedRoutes(): Set<string> {
     openapi?.protect === true ? [`${openapi.method} ${openapi.path}`] : [],
   );
   return new Set(routes);
+}
+
+const providerParameter = {
+  name: "provider",
+  in: "path" as const,
+  required: true,
+  description: "A provider listed by GET /auth/providers (`oauth[].id`)",
+  schema: { type: "string" as const, enum: ["github", "google", "oidc"] },
+};
+
+const queryParameter = (name: string, description: string) => ({
+  name,
+  in: "query" as const,
+  required: false,
+  description,
+  schema: { type: "string" as const },
+});
+
+/** GET /auth/oauth/{provider}/start and /callback: opened by the browser, answered with redirects. */
+function oauthPathItems(errors: (operationId: string, path: string) => Record<string, unknown>) {
+  const startPath = "/auth/oauth/{provider}/start";
+  const callbackPath = "/auth/oauth/{provider}/callback";
+  const redirect = (description: string) => ({
+    description,
+    headers: { Location: { description: "Where the browser goes next", schema: { type: "string" as const } } },
+  });
+  return {
+    [startPath]: {
+      get: {
+        operationId: "auth-oauthStart",
+        summary: "Start signing in with a provider (open in the browser)",
+        description:
+          "Sends the browser to the provider, with this server's state, PKCE verifier and nonce in a signed HttpOnly " +
+          "cookie (`pb_oauth`, 10 minutes). Same-site web app: `return_to`. Code flow (desktop app, cross-site web " +
+          "app): `redirect_uri` (loopback `http://127.0.0.1:<port>/…`, a scheme of OAUTH_DESKTOP_SCHEMES, or an " +
+          "origin of CORS_ORIGINS), `code_challenge` (S256) and `state`. Linking to the signed-in user: `link=1` " +
+          "with the session cookie, or `link_ticket` from auth.oauthLinkStart.",
+        tags: ["auth"],
+        parameters: [
+          providerParameter,
+          queryParameter("return_to", "Same-site web app: the path of APP_URL to come back to (default `/`)"),
+          queryParameter("redirect_uri", "Code flow: where the one-time code (or `error`) is sent"),
+          queryParameter("code_challenge", "Code flow: BASE64URL(SHA-256(code_verifier)), 43 characters"),
+          queryParameter("state", "Code flow: the app's opaque value (at most 500 characters), sent back as is"),
+          queryParameter("link", "`1`: link the provider to the signed-in user (session cookie)"),
+          queryParameter("link_ticket", "Link the provider to the user of this auth.oauthLinkStart ticket"),
+        ],
+        responses: {
+          302: redirect("To the provider's authorization page (or back to the app with `error=provider_error`)"),
+          ...errors("auth-oauthStart", startPath),
+        },
+      },
+    },
+    [callbackPath]: {
+      get: {
+        operationId: "auth-oauthCallback",
+        summary: "The provider's redirect back (register this URL at the provider)",
+        description:
+          "Checks the state against the cookie, redeems the code, validates the ID token, then: same-site, sets the " +
+          "session cookie and redirects to APP_URL + return_to; code flow, redirects to `redirect_uri?code=…&state=…` " +
+          "(the code is single use, 60 seconds, for auth.oauthExchange). Refusals redirect with `error` (code flow) or " +
+          "`oauth_error` (same-site): access_denied, invalid_state, provider_error, email_unverified, link_required " +
+          "(with `link`, for auth.oauthLink or auth.requestOAuthLinkMail), account_disabled, identity_taken. With no " +
+          "valid flow cookie there is nowhere vetted to go: 400.",
+        tags: ["auth"],
+        parameters: [
+          providerParameter,
+          queryParameter("code", "The provider's authorization code"),
+          queryParameter("state", "The state this server sent"),
+          queryParameter("error", "The provider's refusal"),
+          queryParameter("iss", "The provider's issuer (RFC 9207)"),
+        ],
+        responses: {
+          302: redirect("Back to the app (see the description)"),
+          ...errors("auth-oauthCallback", callbackPath),
+        },
+      },
+    },
+  };
 }

@@ -25,6 +25,16 @@ import {
   type AuthResult,
 } from "./schemas.ts";
 import * as auth from "./service.ts";
+import * as oauth from "./oauth/service.ts";
+import {
+  zConfirmOAuthLinkInput,
+  zIdentitiesOut,
+  zOAuthExchangeInput,
+  zOAuthLinkInput,
+  zOAuthLinkStartOut,
+  zRequestOAuthLinkMailInput,
+  zUnlinkIdentityInput,
+} from "./oauth/schemas.ts";
 
 const tags = ["auth"];
 
@@ -140,7 +150,80 @@ export const authRouter = router({
     .meta({ openapi: { method: "GET", path: "/auth/providers", tags, summary: "Sign-in and mail features" } })
     .input(z.void())
     .output(zProvidersOut)
-    .query(({ ctx }) => accountMail.providers(ctx.mail, ctx.config.requireEmailVerification === true)),
+    .query(({ ctx }) => ({
+      ...accountMail.providers(ctx.mail, ctx.config.requireEmailVerification === true),
+      oauth: [...(ctx.config.oauthProviders ?? [])],
+    })),
+
+  /** The app flows' end: the one-time code from the callback, with the app's PKCE verifier, for a session. */
+  oauthExchange: publicProcedure
+    .meta({
+      openapi: { method: "POST", path: "/auth/oauth/exchange", tags, summary: "Exchange a provider sign-in code" },
+    })
+    .input(zOAuthExchangeInput)
+    .output(zAuthResultOut)
+    .mutation(async ({ ctx, input }) =>
+      signedIn(ctx, await oauth.exchangeCode(authDeps(ctx, input.deviceName), input)),
+    ),
+
+  /** Links the provider account of a `link_required` callback to the existing account, with its password. */
+  oauthLink: publicProcedure
+    .meta({ openapi: { method: "POST", path: "/auth/oauth/link", tags, summary: "Link a provider with the password" } })
+    .input(zOAuthLinkInput)
+    .output(zAuthResultOut)
+    .mutation(async ({ ctx, input }) =>
+      signedIn(ctx, await oauth.linkWithPassword(authDeps(ctx, input.deviceName), input)),
+    ),
+
+  /** Mails the existing account's address a link that confirms a `link_required` link without the password. */
+  requestOAuthLinkMail: publicProcedure
+    .input(zRequestOAuthLinkMailInput)
+    .output(zOkOut)
+    .mutation(async ({ ctx, input }) => {
+      await oauth.requestLinkMail(authDeps(ctx), input.link);
+      return { ok: true as const };
+    }),
+
+  /** The mailed link's token: links the provider account and signs in. */
+  confirmOAuthLink: publicProcedure
+    .input(zConfirmOAuthLinkInput)
+    .output(zAuthResultOut)
+    .mutation(async ({ ctx, input }) =>
+      signedIn(ctx, await oauth.confirmLinkMail(authDeps(ctx, input.deviceName), input.token, input.deviceName)),
+    ),
+
+  /** A ticket for GET /api/auth/oauth/<provider>/start?link_ticket=… (linking from an app without the cookie). */
+  oauthLinkStart: protectedProcedure
+    .input(z.void())
+    .output(zOAuthLinkStartOut)
+    .mutation(({ ctx }) => oauth.issueLinkTicket(ctx.deps, ctx.auth.user.id)),
+
+  /** The providers linked to the account, and whether it has a password. */
+  identities: protectedProcedure
+    .meta({
+      openapi: { method: "GET", path: "/auth/identities", tags, protect: true, summary: "Linked sign-in providers" },
+    })
+    .input(z.void())
+    .output(zIdentitiesOut)
+    .query(({ ctx }) => oauth.listIdentities(ctx.deps, ctx.auth.user.id)),
+
+  /** Refused (PRECONDITION_FAILED `lastSignInMethod`) when it would leave no way to sign in. */
+  unlinkIdentity: protectedProcedure
+    .meta({
+      openapi: {
+        method: "POST",
+        path: "/auth/identities/unlink",
+        tags,
+        protect: true,
+        summary: "Unlink a sign-in provider",
+      },
+    })
+    .input(zUnlinkIdentityInput)
+    .output(zOkOut)
+    .mutation(async ({ ctx, input }) => {
+      await oauth.unlinkIdentity(ctx.deps, ctx.auth.user.id, input.provider);
+      return { ok: true as const };
+    }),
 
   /** Mails a reset link if the address has an account; the answer is the same either way. */
   requestPasswordReset: publicProcedure

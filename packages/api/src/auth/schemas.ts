@@ -118,6 +118,11 @@ export const zVerifyEmailOut = z.object({
   email: z.string(),
 });
 
+/** The sign-in providers (auth/oauth): here, so that auth.providers' output needs nothing from that folder. */
+export const OAUTH_PROVIDER_IDS = ["github", "google", "oidc"] as const;
+export const zOAuthProviderId = z.enum(OAUTH_PROVIDER_IDS);
+export const zOAuthProvidersOut = z.array(z.object({ id: zOAuthProviderId, name: z.string() }));
+
 export const zProvidersOut = z.object({
   /** Sign-in with email or username and password. */
   password: z.literal(true),
@@ -127,6 +132,8 @@ export const zProvidersOut = z.object({
   emailVerification: z.boolean(),
   /** Accounts with an unconfirmed email may read but not write (FORBIDDEN, `reason: "emailNotVerified"`). */
   emailVerificationRequired: z.boolean(),
+  /** Sign-in providers this server has configured (GET /api/auth/oauth/<id>/start); empty when none. */
+  oauth: zOAuthProvidersOut,
 });
 
 export const zOkOut = z.object({ ok: z.literal(true) });

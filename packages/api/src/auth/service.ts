@@ -4,7 +4,8 @@ import type { MailService } from "../mail/mailer.ts";
 import { isUniqueViolation } from "../lib/db-errors.ts";
 import { AppError, signInRequired } from "../lib/errors.ts";
 import type { ServiceDeps } from "../lib/service.ts";
-import { takeRevisions } from "../lib/write.ts";
+import { takeRevisions, type Tx } from "../lib/write.ts";
+import { DEFAULT_SETTINGS } from "../settings/merge.ts";
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "./password.ts";
 import type { AuthResult, ChangePasswordInput, LoginInput, RegisterInput } from "./schemas.ts";
 import { createSession, type DeviceInfo } from "./session.ts";
@@ -43,14 +44,7 @@ export async function register(deps: AuthDeps, input: RegisterInput): Promise<Au
         select: { email: true },
       });
       if (taken) throw takenError(taken.email === input.email ? "email" : "username");
-      const user = await tx.user.create({
-        data: { email: input.email, username: input.username, usernameKey, hashedPassword },
-        select: userSelect,
-      });
-      const rev = await takeRevisions(tx, user.id);
-      await tx.userSettings.create({
-        data: { userId: user.id, theme: "light", language: "en", settingsData: {}, rev },
-      });
+      const user = await createUser(tx, { email: input.email, username: input.username, hashedPassword });
       const session = await createSession(tx, user.id, deps.clock.now(), deps.device);
       return { token: session.token, expiresAt: session.expiresAt, user };
     });
@@ -63,6 +57,24 @@ export async function register(deps: AuthDeps, input: RegisterInput): Promise<Au
     }
     throw error;
   }
+}
+
+/**
+ * Creates a user and their settings row (the defaults, at the user's first revision, with the user's id as
+ * the row's: the id settings.get answers for a missing row), so that reading the settings never writes and
+ * the first sync.pull sees the row. Inside the caller's transaction.
+ */
+export async function createUser(
+  tx: Tx,
+  data: { email: string; username: string; hashedPassword: string | null; emailVerifiedAt?: Date },
+): Promise<AuthResult["user"]> {
+  const user = await tx.user.create({
+    data: { ...data, usernameKey: data.username.toLowerCase() },
+    select: userSelect,
+  });
+  const rev = await takeRevisions(tx, user.id);
+  await tx.userSettings.create({ data: { id: user.id, userId: user.id, ...DEFAULT_SETTINGS, rev } });
+  return user;
 }
 
 export function takenError(field: "email" | "username" | "newEmail"): AppError {
@@ -81,6 +93,11 @@ export async function login(deps: AuthDeps, input: LoginInput): Promise<AuthResu
   const accountKey = user ? `user:${user.id}` : `unknown:${identifier}`;
   const attempt = await deps.limits?.takeAccountAttempt(accountKey);
   if (!user) {
+    await verifyDummyPassword(input.password);
+    throw badCredentials();
+  }
+  // An account made by a provider sign-in has no password until one is set through the reset flow.
+  if (user.hashedPassword === null) {
     await verifyDummyPassword(input.password);
     throw badCredentials();
   }
@@ -181,14 +198,24 @@ export async function confirmPassword(
   password: string,
   field: string,
 ): Promise<string> {
-  const attempt = await deps.limits?.takeAccountAttempt(`user:${userId}`);
   const user = await deps.db.user.findUnique({ where: { id: userId }, select: { hashedPassword: true } });
   if (!user) throw signInRequired();
+  if (user.hashedPassword === null) throw noPasswordError(field);
+  const attempt = await deps.limits?.takeAccountAttempt(`user:${userId}`);
   if (!(await verifyPassword(user.hashedPassword, password))) {
     throw new AppError("FORBIDDEN", `${field}: the password is not correct`, { field });
   }
   await attempt?.succeeded();
   return user.hashedPassword;
+}
+
+/** An account made by a provider sign-in, asked for a password it does not have. */
+export function noPasswordError(field: string): AppError {
+  return new AppError(
+    "PRECONDITION_FAILED",
+    `${field}: this account has no password yet (it signs in with a provider); set one through the password reset first`,
+    { reason: "noPassword", field },
+  );
 }
 
 /** Sets a new password and ends every other session of the user; the current one stays signed in. */

@@ -9,6 +9,7 @@ export const APP_ERROR_CODES = {
   FORBIDDEN: { trpc: "FORBIDDEN", status: 403 },
   NOT_FOUND: { trpc: "NOT_FOUND", status: 404 },
   CONFLICT: { trpc: "CONFLICT", status: 409 },
+  PRECONDITION_FAILED: { trpc: "PRECONDITION_FAILED", status: 412 },
   TOO_MANY_REQUESTS: { trpc: "TOO_MANY_REQUESTS", status: 429 },
   PAYLOAD_TOO_LARGE: { trpc: "PAYLOAD_TOO_LARGE", status: 413 },
   SERVICE_UNAVAILABLE: { trpc: "SERVICE_UNAVAILABLE", status: 503 },
@@ -57,7 +58,13 @@ export type ErrorReason =
   | "tokenUsed"
   | "tokenWrongPurpose"
   | "alreadyVerified"
-  | "sameEmail";
+  | "sameEmail"
+  // Provider sign-in (auth/oauth): a one-time code or link token refused, an account with no password asked
+  // for one (PRECONDITION_FAILED: set one through the reset flow), an unlink that would lock the user out.
+  | "invalidCode"
+  | "invalidLink"
+  | "noPassword"
+  | "lastSignInMethod";
 
 export const notFound = (what: string) => new AppError("NOT_FOUND", `${what} not found`);
 

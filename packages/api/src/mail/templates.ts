@@ -15,7 +15,8 @@ export type MailContent =
   | { kind: "passwordReset"; url: string; validMinutes: number }
   | { kind: "verifyEmail"; url: string; validHours: number }
   | { kind: "emailChangeVerify"; url: string; validHours: number; newEmail: string }
-  | { kind: "emailChangeNotice"; newEmail: string };
+  | { kind: "emailChangeNotice"; newEmail: string }
+  | { kind: "oauthLink"; url: string; validMinutes: number; providerName: string };
 
 const APP_NAME = "Prompt Booster";
 
@@ -61,6 +62,19 @@ const words: Record<MailLanguage, (content: MailContent) => MailParts> = {
           ],
           footer: ["If this was not you, change your password now and sign out of every device."],
         };
+      case "oauthLink":
+        return {
+          subject: `Link your ${content.providerName} account to ${APP_NAME}`,
+          paragraphs: [
+            `Someone signed in with ${content.providerName} using this address and asked to link that account to your ${APP_NAME} account.`,
+            `Once linked, signing in with ${content.providerName} signs in to your account.`,
+          ],
+          action: { label: `Link ${content.providerName}`, url: content.url },
+          footer: [
+            `The link works once, for ${content.validMinutes} minutes.`,
+            "If this was not you, ignore this mail: nothing is linked unless you open the link.",
+          ],
+        };
     }
   },
   zh(content) {
@@ -100,6 +114,19 @@ const words: Record<MailLanguage, (content: MailContent) => MailParts> = {
             "新地址确认后，更改才会生效。",
           ],
           footer: ["如果这不是您本人的操作，请立即修改密码并退出所有设备。"],
+        };
+      case "oauthLink":
+        return {
+          subject: `将您的 ${content.providerName} 账户关联到 ${APP_NAME}`,
+          paragraphs: [
+            `有人使用此邮箱地址通过 ${content.providerName} 登录，并请求将该账户关联到您的 ${APP_NAME} 账户。`,
+            `关联后，通过 ${content.providerName} 登录即可登录您的账户。`,
+          ],
+          action: { label: `关联 ${content.providerName}`, url: content.url },
+          footer: [
+            `该链接仅可使用一次，${content.validMinutes} 分钟内有效。`,
+            "如果这不是您本人的操作，请忽略此邮件：除非您打开链接，否则不会关联任何账户。",
+          ],
         };
     }
   },
