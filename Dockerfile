@@ -6,7 +6,7 @@
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# ---- build: install everything, generate the Prisma client, bundle the server, cut a production folder ----
+# ---- build: install everything, generate the Prisma client, bundle the server, cut the runtime folder ----
 FROM ${NODE_IMAGE} AS build
 # corepack is not reliable here; install the exact pnpm the repo pins (package.json "packageManager").
 RUN npm install -g pnpm@10.34.9
@@ -22,12 +22,11 @@ RUN pnpm install --frozen-lockfile --offline
 # The Prisma client is generated (never committed); the server bundle compiles the workspace packages in.
 RUN pnpm --filter @prompt-booster/db db:generate \
  && pnpm --filter @prompt-booster/server build
-# A self-contained folder: the server's package.json and node_modules with its production dependencies only.
-RUN pnpm --filter @prompt-booster/server deploy --prod --legacy /out \
- && rm -rf /out/dist \
- && cp -r apps/server/dist /out/dist
+# The runtime folder (apps/server/scripts/runtime-folder.ts): the bundle, and of the server's production
+# dependencies only the files it loads, traced from dist/main.js: no Prisma CLI or Studio, one PGlite (~40 MB).
+RUN pnpm --filter @prompt-booster/server exec tsx scripts/runtime-folder.ts /out
 
-# ---- runtime: production dependencies, the bundle (dist/main.js, dist/migrate.js, dist/prisma), non-root ----
+# ---- runtime: the runtime folder (dist/main.js, dist/migrate.js, dist/prisma, traced node_modules), non-root ----
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
