@@ -116,7 +116,6 @@ const envSchema = z
     OAUTH_OIDC_ISSUER: z
       .string()
       .refine((value) => /^https?:\/\//i.test(value) && URL.canParse(value), "must be an http:// or https:// URL")
-      .transform((value) => value.replace(/\/+$/, ""))
       .refine((value) => !new URL(value).search && !new URL(value).hash, "must have no query or fragment")
       .optional(),
     OAUTH_OIDC_CLIENT_ID: z.string().trim().min(1).max(500).optional(),

@@ -115,3 +115,68 @@ describe("mail settings", () => {
     expect(errorOf({ APP_URL: "ftp://app.example.com" })).toMatch(/^invalid configuration: APP_URL: /);
   });
 });
+
+describe("sign-in providers (OAUTH_*)", () => {
+  const oidc = {
+    OAUTH_OIDC_ISSUER: "https://auth.example.com/application/o/prompt-booster/",
+    OAUTH_OIDC_CLIENT_ID: "pb",
+    OAUTH_OIDC_CLIENT_SECRET: "s3cret-value",
+  };
+
+  it("turns on each provider whose client id and secret are both set; the issuer is kept exactly as given", () => {
+    const config = loadConfig({
+      ...oidc,
+      OAUTH_GITHUB_CLIENT_ID: "gh",
+      OAUTH_GITHUB_CLIENT_SECRET: "gh-secret",
+      OAUTH_OIDC_NAME: "Authentik",
+      OAUTH_DESKTOP_SCHEMES: "PromptBooster, com.example.pb",
+    });
+    expect(config.oauth.providers).toEqual({
+      github: { clientId: "gh", clientSecret: "gh-secret" },
+      google: undefined,
+      oidc: { issuer: oidc.OAUTH_OIDC_ISSUER, clientId: "pb", clientSecret: "s3cret-value", name: "Authentik" },
+    });
+    expect(config.oauth.desktopSchemes).toEqual(["promptbooster", "com.example.pb"]);
+    expect(loadConfig({}).oauth.providers).toEqual({ github: undefined, google: undefined, oidc: undefined });
+  });
+
+  it("needs both halves of a client, and the issuer with the generic provider", () => {
+    expect(errorOf({ OAUTH_GOOGLE_CLIENT_ID: "g" })).toBe(
+      "invalid configuration: OAUTH_GOOGLE_CLIENT_SECRET: is required with OAUTH_GOOGLE_CLIENT_ID",
+    );
+    expect(errorOf({ OAUTH_GITHUB_CLIENT_SECRET: "x" })).toMatch(/^invalid configuration: OAUTH_GITHUB_CLIENT_ID: /);
+    expect(errorOf({ OAUTH_OIDC_CLIENT_ID: "a", OAUTH_OIDC_CLIENT_SECRET: "b" })).toMatch(
+      /^invalid configuration: OAUTH_OIDC_ISSUER: is required/,
+    );
+  });
+
+  it("takes a plain-http issuer only on loopback outside production", () => {
+    const local = { ...oidc, OAUTH_OIDC_ISSUER: "http://127.0.0.1:4000" };
+    expect(loadConfig(local).oauth.providers.oidc?.issuer).toBe("http://127.0.0.1:4000");
+    expect(errorOf({ ...oidc, OAUTH_OIDC_ISSUER: "http://idp.example.com" })).toMatch(
+      /^invalid configuration: OAUTH_OIDC_ISSUER: must be an https:\/\/ URL/,
+    );
+    expect(errorOf({ ...local, NODE_ENV: "production", OAUTH_STATE_SECRET: "x".repeat(32) })).toMatch(
+      /^invalid configuration: OAUTH_OIDC_ISSUER: /,
+    );
+  });
+
+  it("needs OAUTH_STATE_SECRET in production once a provider is on, and never echoes it", () => {
+    expect(errorOf({ ...oidc, NODE_ENV: "production" })).toBe(
+      "invalid configuration: OAUTH_STATE_SECRET: is required in production when a sign-in provider (OAUTH_*) is configured",
+    );
+    const message = errorOf({ ...oidc, OAUTH_STATE_SECRET: "too-short-secret" });
+    expect(message).toMatch(/^invalid configuration: OAUTH_STATE_SECRET: must be at least 32 characters/);
+    expect(message).not.toContain("too-short-secret");
+    const secret = "a".repeat(40);
+    expect(loadConfig({ ...oidc, NODE_ENV: "production", OAUTH_STATE_SECRET: secret }).oauth.stateSecret).toBe(secret);
+    // Outside production a random one per process, so development needs no setting.
+    expect(loadConfig(oidc).oauth.stateSecret).not.toBe(loadConfig(oidc).oauth.stateSecret);
+  });
+
+  it("refuses schemes a redirect must never use", () => {
+    for (const scheme of ["https", "javascript", "data", "pb://x"]) {
+      expect(errorOf({ OAUTH_DESKTOP_SCHEMES: scheme })).toMatch(/^invalid configuration: OAUTH_DESKTOP_SCHEMES: /);
+    }
+  });
+});

@@ -294,6 +294,24 @@ describe("same-site web app", () => {
   });
 });
 
+describe("an issuer written with a trailing slash", () => {
+  it("is compared exactly as published, so sign-in works", async () => {
+    const slashed = await startOidcProvider({ trailingSlash: true });
+    const server = await startTestServer({ env: { ...slashed.env, APP_URL } });
+    try {
+      expect(slashed.issuer.endsWith("/")).toBe(true);
+      const { final } = await driveSignIn(`${server.url}/api/auth/oauth/oidc/start?return_to=/`, {
+        login: slashed.verified.id,
+        issuer: slashed.issuer,
+      });
+      expect(final.url).toBe(`${APP_URL}/`);
+    } finally {
+      await server.close();
+      await slashed.close();
+    }
+  });
+});
+
 describe("linking to an existing account", () => {
   it("a verified email of an existing account needs its password: link_required, then auth.oauthLink", async () => {
     const user = await signUp(t.url);

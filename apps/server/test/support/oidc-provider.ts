@@ -23,7 +23,7 @@ export interface TestAccount {
 export type IdTokenTampering = "nonce" | "aud" | "iss" | "signature" | "expired" | undefined;
 
 export interface TestOidcProvider {
-  /** `http://127.0.0.1:<port>`: set OAUTH_OIDC_ISSUER to it. */
+  /** `http://127.0.0.1:<port>` (with a final "/" when started with `trailingSlash`): OAUTH_OIDC_ISSUER. */
   issuer: string;
   clientId: string;
   clientSecret: string;
@@ -56,7 +56,9 @@ const Provider = ProviderModule as unknown as new (issuer: string, config: objec
  * `http://127.0.0.1/api/auth/oauth/oidc/callback`, which RFC 8252 lets match on any port, so a test server on
  * any loopback port can use it; `redirectUris` adds exact ones.
  */
-export async function startOidcProvider(options: { redirectUris?: string[] } = {}): Promise<TestOidcProvider> {
+export async function startOidcProvider(
+  options: { redirectUris?: string[]; trailingSlash?: boolean } = {},
+): Promise<TestOidcProvider> {
   const accounts = new Map<string, TestAccount>();
   const suffix = randomUUID().slice(0, 8);
   const add = (account: Omit<TestAccount, "id"> & { id?: string }): TestAccount => {
@@ -83,7 +85,8 @@ export async function startOidcProvider(options: { redirectUris?: string[] } = {
 
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // `trailingSlash`: an issuer written with a final "/", as Authentik, GitLab and Hydra publish theirs.
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}${options.trailingSlash ? "/" : ""}`;
   const clientId = `prompt-booster-${suffix}`;
   const clientSecret = randomBytes(24).toString("base64url");
 

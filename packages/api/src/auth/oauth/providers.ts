@@ -80,13 +80,15 @@ export function oidcProvider(
   config: OAuthClientConfig & { issuer: string },
   options: { allowHttp: boolean; fetch?: typeof fetch },
 ): OAuthProvider {
-  const issuer = config.issuer.replace(/\/+$/, "");
+  // Compared exactly as configured (OIDC Discovery §4.3): some issuers end in "/" (Authentik, GitLab, Hydra).
+  const issuer = config.issuer;
+  const discoveryUrl = `${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`;
   const fetchFn = options.fetch ?? fetch;
   let discovered: Promise<{ discovery: Discovery; jwks: ReturnType<typeof createRemoteJWKSet> }> | undefined;
 
   const discover = () => {
     discovered ??= (async () => {
-      const response = await fetchFn(`${issuer}/.well-known/openid-configuration`, {
+      const response = await fetchFn(discoveryUrl, {
         headers: { accept: "application/json" },
         signal: AbortSignal.timeout(10_000),
       });
