@@ -10,6 +10,7 @@ export { systemClock } from "./lib/clock.ts";
 export type { Clock } from "./lib/clock.ts";
 export { createLocalChangeEvents } from "./lib/events.ts";
 export type {
+  AuthChange,
   ChangeEvent,
   ChangeEvents,
   LocalFanOut,
@@ -26,7 +27,8 @@ export { createMailService } from "./mail/mailer.ts";
 export type { MailMessage, MailSender, MailService, MailServiceOptions } from "./mail/mailer.ts";
 export { createLogSender, createSmtpSender, LOGGED_MAIL_MARKER } from "./mail/smtp.ts";
 export type { ErrorReason } from "./lib/errors.ts";
-export { generateSessionToken, resolveSession, sessionIdOf } from "./auth/session.ts";
+export { createSessionCache, generateSessionToken, resolveSession, sessionIdOf } from "./auth/session.ts";
+export type { SessionCache, SessionCacheOptions } from "./auth/session.ts";
 // For the benchmark's seed and tools that make accounts outside the API.
 export { PASSWORD_HASH_PARAMS } from "./auth/password.ts";
 export { databaseUnavailable, isDatabaseUnavailable } from "./lib/db-errors.ts";

@@ -2,6 +2,7 @@ import type { CreateFastifyContextOptions } from "@trpc/server/adapters/fastify"
 
 import {
   createImportLimiter,
+  createSessionCache,
   resolveSession,
   databaseUnavailable,
   isDatabaseUnavailable,
@@ -10,6 +11,8 @@ import {
   type ChangeEvents,
   type Clock,
   type MailService,
+  type SessionCache,
+  type SessionCacheOptions,
 } from "@prompt-booster/api";
 import type { Database } from "@prompt-booster/db";
 
@@ -27,10 +30,22 @@ interface ContextDeps {
   mail?: MailService;
   /** See ApiContext.countPushResults (metrics, when they are on). */
   countPushResults?: ApiContext["countPushResults"];
+  /**
+   * Validated sessions kept in memory for a few seconds (false: none). Only with events that tell it what
+   * ended or changed (ChangeEvents.watchAuth), here and on every other process.
+   */
+  sessionCache?: SessionCacheOptions | false;
+}
+
+/** The outer context's factory; `sessionCache` is this process's cache of validated sessions (tests read its stats). */
+export interface ContextFactory {
+  (opts: Pick<CreateFastifyContextOptions, "req" | "res">): Promise<ApiContext>;
+  sessionCache: SessionCache | undefined;
 }
 
 /** The outer context: turns a Fastify request into the transport-free inner context of packages/api. */
-export function createContextFactory({ config, db, clock, events, rateLimiter, mail, countPushResults }: ContextDeps) {
+export function createContextFactory(deps: ContextDeps): ContextFactory {
+  const { config, db, clock, events, rateLimiter, mail, countPushResults } = deps;
   const apiConfig = {
     corsOrigins: config.corsOrigins,
     requireEmailVerification: config.mail.requireEmailVerification,
@@ -38,11 +53,15 @@ export function createContextFactory({ config, db, clock, events, rateLimiter, m
   };
   const cookieName = sessionCookieName(config);
   const importLimiter = createImportLimiter(config.imports);
-  return async ({ req, res }: Pick<CreateFastifyContextOptions, "req" | "res">): Promise<ApiContext> => {
+  const sessionCache =
+    deps.sessionCache === false || !events.watchAuth ? undefined : createSessionCache(deps.sessionCache);
+  // Lives as long as the process's events (one per server): nothing to unsubscribe.
+  if (sessionCache) events.watchAuth!((change) => sessionCache.apply(change));
+  const createContext = async ({ req, res }: Pick<CreateFastifyContextOptions, "req" | "res">): Promise<ApiContext> => {
     const presented = readSessionToken(req, cookieName);
     // A database outage while resolving the session is a 503, like one inside a procedure.
     const resolved = presented
-      ? await resolveSession(db.prisma, presented.token, clock.now()).catch((error: unknown) => {
+      ? await resolveSession(db.prisma, presented.token, clock.now(), sessionCache).catch((error: unknown) => {
           // Thrown outside any procedure, so as the TRPCError itself: tRPC answers with its status.
           throw isDatabaseUnavailable(error) ? toTRPCError(databaseUnavailable()) : error;
         })
@@ -68,4 +87,5 @@ export function createContextFactory({ config, db, clock, events, rateLimiter, m
       countPushResults,
     };
   };
+  return Object.assign(createContext, { sessionCache });
 }
