@@ -214,6 +214,27 @@ describe("revision signals", () => {
     abort.abort();
     expect((await pending).done).toBe(true);
   });
+
+  it("never lets a stale signal hide a newer one the device has not been sent yet", async () => {
+    const events = createLocalChangeEvents();
+    const alice = await userCaller(t.db, { events });
+    await newPrompt(alice.caller);
+    const abort = new AbortController();
+    const signals = revisionSignals(
+      { db: t.db.prisma, events },
+      { userId: alice.user.id, sessionId: alice.ctx.auth!.session.id },
+      abort.signal,
+    );
+    expect((await signals.next()).value).toBe(1);
+    // While the device is busy (no next() pending): a write, then a late copy of an old signal.
+    const created = await alice.caller.templates.create({ name: "t", content: "c" });
+    void events.publish({ userId: alice.user.id, revision: 1 });
+    void events.publish({ userId: alice.user.id, revision: created.rev });
+    void events.publish({ userId: alice.user.id, revision: 1 });
+    const pending = signals.next();
+    abort.abort();
+    expect(await pending).toEqual({ value: created.rev, done: false });
+  });
 });
 
 describe("sync.push", () => {
