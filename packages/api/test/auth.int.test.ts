@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { TRPCError } from "@trpc/server";
+import type { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
 import { hash } from "@node-rs/argon2";
@@ -10,6 +10,7 @@ import type { ApiContext } from "../src/context.ts";
 import type { Clock } from "../src/lib/clock.ts";
 import { createCaller } from "../src/root.ts";
 import { manualClock, testContext } from "./support/context.ts";
+import { expectAppError } from "./support/errors.ts";
 
 let t: TestDb;
 beforeAll(async () => {
@@ -37,16 +38,6 @@ function fresh() {
   };
 }
 
-async function failure(promise: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCError) return error;
-    throw error;
-  }
-  throw new Error("expected the call to fail");
-}
-
 describe("register", () => {
   it("creates the user (normalised email, case-insensitive username) and default settings in one go", async () => {
     const input = fresh();
@@ -67,11 +58,15 @@ describe("register", () => {
   it("refuses a taken email or username whatever its case, as CONFLICT naming the field", async () => {
     const input = fresh();
     await anonymous().auth.register(input);
-    const sameEmail = await failure(anonymous().auth.register({ ...fresh(), email: ` ${input.email.toUpperCase()} ` }));
-    expect(sameEmail.code).toBe("CONFLICT");
+    const sameEmail = await expectAppError(
+      anonymous().auth.register({ ...fresh(), email: ` ${input.email.toUpperCase()} ` }),
+      "CONFLICT",
+    );
     expect(sameEmail.message).toMatch(/^email:/);
-    const sameName = await failure(anonymous().auth.register({ ...fresh(), username: input.username.toLowerCase() }));
-    expect(sameName.code).toBe("CONFLICT");
+    const sameName = await expectAppError(
+      anonymous().auth.register({ ...fresh(), username: input.username.toLowerCase() }),
+      "CONFLICT",
+    );
     expect(sameName.message).toMatch(/^username:/);
   });
 
@@ -106,8 +101,7 @@ describe("register", () => {
     ["device name too long", { deviceName: long(101) }, "deviceName"],
   ];
   it.each(badInputs)("answers BAD_REQUEST naming the field for %s", async (_, change, field) => {
-    const error = await failure(anonymous().auth.register({ ...fresh(), ...change }));
-    expect(error.code).toBe("BAD_REQUEST");
+    const error = await expectAppError(anonymous().auth.register({ ...fresh(), ...change }), "BAD_REQUEST");
     expect(error.message).toContain(field);
   });
 });
@@ -127,9 +121,7 @@ describe("login", () => {
     expect(byName.user.id).toBe(user.id);
 
     await t.db.prisma.user.update({ where: { id: user.id }, data: { isActive: false } });
-    expect((await failure(anonymous().auth.login({ email: input.email, password: input.password }))).code).toBe(
-      "FORBIDDEN",
-    );
+    await expectAppError(anonymous().auth.login({ email: input.email, password: input.password }), "FORBIDDEN");
     // Existing sessions of a deactivated user stop working too.
     expect(await resolveSession(t.db.prisma, byName.token, new Date())).toBeNull();
   });
@@ -137,12 +129,14 @@ describe("login", () => {
   it("gives the same error for an unknown account and a wrong password", async () => {
     const input = fresh();
     await anonymous().auth.register(input);
-    const wrong = await failure(anonymous().auth.login({ email: input.email, password: "not the password" }));
-    const unknown = await failure(
-      anonymous().auth.login({ email: "nobody@example.com", password: "not the password" }),
+    const wrong = await expectAppError(
+      anonymous().auth.login({ email: input.email, password: "not the password" }),
+      "UNAUTHORIZED",
     );
-    expect(wrong.code).toBe("UNAUTHORIZED");
-    expect(unknown.code).toBe("UNAUTHORIZED");
+    const unknown = await expectAppError(
+      anonymous().auth.login({ email: "nobody@example.com", password: "not the password" }),
+      "UNAUTHORIZED",
+    );
     expect(wrong.message).toBe(unknown.message);
   });
 
@@ -154,8 +148,7 @@ describe("login", () => {
       { email: "a@example.com", password: "x".repeat(257) },
       { username: "x".repeat(33), password: "whatever1" },
     ]) {
-      const error = await failure(anonymous().auth.login(input));
-      expect(error.code).toBe("BAD_REQUEST");
+      const error = await expectAppError(anonymous().auth.login(input), "BAD_REQUEST");
       expect(error.message).toMatch(/email|username|password/);
     }
   });
@@ -190,7 +183,7 @@ describe("sessions", () => {
     clock.advance(30 * DAY - 1);
     expect((await (await callerWith(token, clock)).auth.me()).user.id).toBe(created.userId);
     clock.advance(30 * DAY);
-    expect((await failure((await callerWith(token, clock)).auth.me())).code).toBe("UNAUTHORIZED");
+    await expectAppError((await callerWith(token, clock)).auth.me(), "UNAUTHORIZED");
     expect(await t.db.prisma.session.count({ where: { id } })).toBe(0);
   });
 
@@ -206,7 +199,7 @@ describe("sessions", () => {
     const last = await (await callerWith(token, clock)).auth.me();
     expect(last.session.expiresAt.getTime()).toBeLessThanOrEqual(start + 90 * DAY);
     clock.advance(1);
-    expect((await failure((await callerWith(token, clock)).auth.me())).code).toBe("UNAUTHORIZED");
+    await expectAppError((await callerWith(token, clock)).auth.me(), "UNAUTHORIZED");
   });
 
   it("lists sessions by last use, newest first, ties by id ascending", async () => {
@@ -240,8 +233,7 @@ describe("sessions", () => {
     expect(listed[0]).not.toHaveProperty("token");
 
     const other = await anonymous({ clock }).auth.register(fresh());
-    const error = await failure(caller.auth.sessions.revoke({ sessionId: sessionIdOf(other.token) }));
-    expect(error.code).toBe("NOT_FOUND");
+    await expectAppError(caller.auth.sessions.revoke({ sessionId: sessionIdOf(other.token) }), "NOT_FOUND");
     expect(await resolveSession(t.db.prisma, other.token, clock.now())).not.toBeNull();
     expect(await resolveSession(t.db.prisma, first.token, clock.now())).toBeNull();
   });
@@ -259,8 +251,8 @@ describe("protected procedures and cookies", () => {
         }),
       );
     expect((await viaCookie(null).auth.me()).user).toBeDefined();
-    expect((await failure(viaCookie("http://evil.test").auth.logout())).code).toBe("FORBIDDEN");
-    expect((await failure(viaCookie(null).auth.logout())).code).toBe("FORBIDDEN");
+    await expectAppError(viaCookie("http://evil.test").auth.logout(), "FORBIDDEN");
+    await expectAppError(viaCookie(null).auth.logout(), "FORBIDDEN");
     expect(await viaCookie("http://app.test").auth.logout()).toEqual({ ok: true });
   });
 
