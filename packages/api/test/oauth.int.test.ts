@@ -5,6 +5,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
 
+import { exportDocument } from "../src/account/export.ts";
 import { githubProfile, type ProviderProfile } from "../src/auth/oauth/providers.ts";
 import { issueSignInCode, resolveProviderSignIn, usernameBase } from "../src/auth/oauth/service.ts";
 import type { AuthDeps } from "../src/auth/service.ts";
@@ -274,6 +275,20 @@ describe("unlinking", () => {
     const me = await signedIn(user.token);
     await me.auth.unlinkIdentity({ provider: "oidc" });
     expect(await me.auth.identities()).toEqual({ identities: [], hasPassword: true });
+  });
+});
+
+describe("export", () => {
+  it("lists the linked providers by name and link time only", async () => {
+    const person = profile({ provider: "google" });
+    const result = await providerSignIn(person);
+    let text = "";
+    for await (const piece of exportDocument(t.db.prisma, result.user.id, { format: "full", now: clock.now() })) {
+      text += piece;
+    }
+    const document = JSON.parse(text) as { identities: unknown[] };
+    expect(document.identities).toEqual([{ provider: "google", linkedAt: expect.any(String) as unknown }]);
+    expect(text).not.toContain(person.providerUserId);
   });
 });
 

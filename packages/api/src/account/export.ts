@@ -33,7 +33,7 @@ export interface ExportOptions {
 
 type Db = Pick<
   PrismaClient,
-  "user" | "userSettings" | "template" | "promptGroup" | "promptVersion" | "vaultKey" | "vaultEntry"
+  "user" | "userSettings" | "template" | "promptGroup" | "promptVersion" | "vaultKey" | "vaultEntry" | "identity"
 >;
 
 // The domain's selects, less the sync bookkeeping (`rev`) and the owner: what the document shows of a row.
@@ -115,8 +115,13 @@ async function* fullDocument(db: Db, reader: PageReader, userId: string, now: Da
     }),
   ]);
   yield member("vault") + json({ key: key && iso(key), entries: entries.map(iso) });
-  // No sign-in provider can be linked yet; the member is there so readers need not change when one can.
-  yield member("identities") + "[]}";
+  // The provider's name and when it was linked: not the provider's account id or address.
+  const identities = await db.identity.findMany({
+    where: { userId },
+    select: { provider: true, linkedAt: true },
+    orderBy: { linkedAt: "asc" },
+  });
+  yield member("identities") + json(identities.map(iso)) + "}";
 }
 
 async function* localDocument(reader: PageReader, now: Date): AsyncGenerator<string> {

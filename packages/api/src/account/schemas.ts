@@ -114,8 +114,8 @@ export const zFullExport = z.object({
     entries: z.array(zExportVaultEntry).describe("Encrypted on the device, as stored: the server cannot read them"),
   }),
   identities: z
-    .array(z.object({ provider: z.string() }))
-    .describe("Linked sign-in providers, by name only (none exist yet: always empty)"),
+    .array(z.object({ provider: z.string(), linkedAt: zIsoDate }))
+    .describe("Linked sign-in providers (github, google, oidc) and when each was linked; nothing else of them"),
 });
 export type FullExport = z.infer<typeof zFullExport>;
 
