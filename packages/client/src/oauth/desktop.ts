@@ -58,9 +58,7 @@ export type LinkWithProviderOptions = Omit<SignInWithProviderOptions, "baseUrl" 
  * provider account is another user's; `access_denied`, `timeout`, …).
  */
 export async function linkWithProvider(client: ApiClient, options: LinkWithProviderOptions): Promise<void> {
-  // Until the server's router has the procedure, its shape from the contract (auth.oauthLinkStart).
-  const auth = client.auth as unknown as { oauthLinkStart: { mutate(): Promise<{ ticket: string }> } };
-  const { ticket } = await auth.oauthLinkStart.mutate();
+  const { ticket } = await client.auth.oauthLinkStart.mutate();
   const { query } = await browserRoundTrip(options.baseUrl, options, { link_ticket: ticket });
   if (query.get("linked") !== options.provider) throw new OAuthSignInError("invalid_callback");
 }

@@ -20,9 +20,7 @@ export interface ExchangeInput {
  */
 export async function exchangeCode(client: ApiClient, input: ExchangeInput): Promise<AuthResult> {
   try {
-    // Until the server's router has the procedure, its shape from the contract (auth.oauthExchange).
-    const auth = client.auth as unknown as { oauthExchange: { mutate(input: ExchangeInput): Promise<AuthResult> } };
-    return await auth.oauthExchange.mutate(input);
+    return await client.auth.oauthExchange.mutate(input);
   } catch (error) {
     if (isUnauthorized(error)) throw new OAuthSignInError("invalid_code", null, { cause: error });
     throw error;
