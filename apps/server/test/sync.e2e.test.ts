@@ -177,10 +177,9 @@ describe("several server processes", () => {
     await viaB.templates.create.mutate({ name: "Before", content: "c" });
     await waitFor(() => names(phone.engine).includes("Before"), "the first write");
 
-    // The server stops with the SSE stream open (stop must not hang on it), a write lands elsewhere meanwhile.
-    const stopped = Date.now();
+    // The server stops with the SSE stream open (a stop that hung on it would fail this test by its timeout),
+    // a write lands elsewhere meanwhile.
     await restartable.stop();
-    expect(Date.now() - stopped).toBeLessThan(5_000);
     await viaB.templates.create.mutate({ name: "While down", content: "c" });
 
     restartable = await buildServer(loadConfig({ ...process.env, NODE_ENV: "test", LOG_LEVEL: "silent", PORT: port }), {
