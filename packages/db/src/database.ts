@@ -1,4 +1,5 @@
 import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
+import { btree_gin } from "@electric-sql/pglite/contrib/btree_gin";
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
@@ -111,12 +112,16 @@ function openPostgres(connectionString: string, settings: PoolSettings): Databas
 }
 
 /**
- * Opens a PGlite engine with the extensions the migrations create (pg_trgm: the trigram indexes text search
- * uses). Every PGlite this project opens goes through here: a data folder holding those indexes cannot be
- * read, nor the migrations replayed, by an engine without them.
+ * Opens a PGlite engine with the extensions the migrations create (pg_trgm and btree_gin: the trigram indexes
+ * text search uses, per user). Every PGlite this project opens goes through here: a data folder holding
+ * those indexes cannot be read, nor the migrations replayed, by an engine without them.
  */
 export function createPglite(dataDir?: string, options: PGliteOptions = {}): Promise<PGlite> {
-  return PGlite.create({ ...options, ...(dataDir && { dataDir }), extensions: { ...options.extensions, pg_trgm } });
+  return PGlite.create({
+    ...options,
+    ...(dataDir && { dataDir }),
+    extensions: { ...options.extensions, pg_trgm, btree_gin },
+  });
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
