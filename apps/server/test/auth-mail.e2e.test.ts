@@ -165,6 +165,7 @@ describe("verification and email change through the typed client", () => {
       passwordReset: true,
       emailVerification: true,
       emailVerificationRequired: false,
+      oauth: [],
     });
   });
 });

@@ -337,6 +337,28 @@ describe("linking to an existing account", () => {
     expect(identities.body).toMatchObject({ hasPassword: true, identities: [{ provider: "oidc" }] });
   });
 
+  it("a signed-in browser links a provider with link=1 and its session cookie; without one it is 401", async () => {
+    const user = await signUp(t.url);
+    const account = idp.addAccount({
+      email: `linked-${randomBytes(4).toString("hex")}@example.com`,
+      emailVerified: true,
+    });
+    const refused = await fetch(startUrl({ link: "1" }), { redirect: "manual" });
+    expect(refused.status).toBe(401);
+    await refused.body?.cancel();
+
+    const jar = new CookieJar();
+    jar.set(t.url, "pb_session", user.token);
+    const { final } = await driveSignIn(startUrl({ link: "1", return_to: "/settings" }), {
+      login: account.id,
+      issuer: idp.issuer,
+      jar,
+    });
+    expect(final.url).toBe(`${APP_URL}/settings?oauth_linked=oidc`);
+    const identities = await get("/auth/identities", user.token);
+    expect(identities.body.identities).toMatchObject([{ provider: "oidc", email: account.email }]);
+  });
+
   it("a signed-in user links a provider with a ticket from auth.oauthLinkStart", async () => {
     const user = await signUp(t.url);
     const account = idp.addAccount({

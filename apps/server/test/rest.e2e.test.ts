@@ -221,7 +221,7 @@ describe("REST", () => {
 });
 
 describe("REST answers match the OpenAPI document", () => {
-  it("only register, login, providers and password reset are public; every operation declaring the bearer token answers 401 without it", async () => {
+  it("only register, login, providers, password reset and provider sign-in are public; every operation declaring the bearer token answers 401 without it", async () => {
     const { body: document } = await call("GET", "/openapi.json", null);
     const publicOperations: string[] = [];
     for (const [template, item] of Object.entries(document.paths as Record<string, object>)) {
@@ -238,8 +238,12 @@ describe("REST answers match the OpenAPI document", () => {
       }
     }
     expect(publicOperations.sort()).toEqual([
+      "get /auth/oauth/{provider}/callback",
+      "get /auth/oauth/{provider}/start",
       "get /auth/providers",
       "post /auth/login",
+      "post /auth/oauth/exchange",
+      "post /auth/oauth/link",
       "post /auth/password-reset/confirm",
       "post /auth/password-reset/request",
       "post /auth/register",

@@ -319,6 +319,7 @@ describe("without mail", () => {
       passwordReset: false,
       emailVerification: false,
       emailVerificationRequired: false,
+      oauth: [],
     });
     expect(await caller().auth.providers()).toMatchObject({ passwordReset: true, emailVerification: true });
     const request = caller({ mail: off }).auth.requestPasswordReset({ email: "someone@example.com" });

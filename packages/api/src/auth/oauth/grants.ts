@@ -38,6 +38,8 @@ export async function issueGrant(
 ): Promise<{ value: string; expiresAt: Date }> {
   const { token, id } = generateAccountToken();
   const expiresAt = new Date(now.getTime() + GRANT_TTL_MS[kind]);
+  // The user's expired values go as new ones come, so the table holds only live ones and a few dead.
+  await tx.oAuthGrant.deleteMany({ where: { userId: data.userId, expiresAt: { lte: now } } });
   await tx.oAuthGrant.create({ data: { id, kind, ...data, createdAt: now, expiresAt } });
   return { value: token, expiresAt };
 }
