@@ -1,6 +1,7 @@
-// The prompt page is one query in SQL written by hand (prompts/read.ts). It must be the page the Prisma
-// client query it replaced gives, byte for byte, on the same data: every filter, `q` with wildcards, ties
-// on createdAt, deleted groups and versions, another user's rows, and every cursor on the way.
+// The prompt page is SQL written by hand (prompts/read.ts; a search reads the newest groups first, then the
+// trigram indexes). It must be the page the Prisma client query it replaced gives, byte for byte, on the
+// same data: every filter, `q` with wildcards, ties on createdAt, deleted groups and versions, another user's
+// rows, every cursor on the way, and search windows that end before, inside and after the matches.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Prisma } from "@prompt-booster/db";
 import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
@@ -8,7 +9,7 @@ import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
 import { page } from "../src/lib/cursor.ts";
 import { groupSelect, toGroup, toVersion, versionSelect } from "../src/lib/rows.ts";
 import { containsText } from "../src/lib/search.ts";
-import { listPrompts } from "../src/prompts/read.ts";
+import { listPrompts, promptPage } from "../src/prompts/read.ts";
 import { zListPromptsInput, type ListPromptsInput, type PromptPage } from "../src/prompts/schemas.ts";
 import { userCaller } from "./support/context.ts";
 
@@ -133,10 +134,14 @@ describe("the prompt page in SQL", () => {
         let cursor: string | null = null;
         do {
           const input = zListPromptsInput.parse({ ...base, limit, cursor });
-          const sql = await listPrompts(deps, user.id, input);
           const client = await clientPage(db, user.id, input);
+          const sql = await listPrompts(deps, user.id, input);
           expect(JSON.stringify(sql)).toBe(JSON.stringify(client));
           expect(sql).toEqual(client);
+          // A search window smaller than the data: the page found in it, or the trigram-served lookup after it.
+          for (const searchWindow of [1, 3, 8]) {
+            expect(JSON.stringify(await promptPage(db, user.id, input, searchWindow))).toBe(JSON.stringify(client));
+          }
           pagesCompared++;
           cursor = sql.nextCursor;
         } while (cursor);

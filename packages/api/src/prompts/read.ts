@@ -43,14 +43,27 @@ interface PageRow {
   v_updatedAt: Date;
 }
 
+/** How many of the newest groups a search looks through before it asks the trigram indexes instead. */
+export const SEARCH_WINDOW = 100;
+
 /**
  * The user's groups, newest first, each with its latest version: one query (the latest version by a lateral
  * join on the unique (groupId, number)), in SQL checked by hand — through the Prisma client it was two
  * queries and most of the request's CPU (bench/run.ts). The groups come by (userId, createdAt desc, id desc)
- * from the cursor on; `q` by the trigram indexes on the original and the optimized prompts. The same page
- * as the Prisma client query it replaces (test/prompt-page.int.test.ts compares them).
+ * from the cursor on. The same page as the Prisma client query it replaces (test/prompt-page.int.test.ts).
  */
-export async function listPrompts(deps: ServiceDeps, userId: string, input: ListPromptsInput): Promise<PromptPage> {
+export function listPrompts(deps: ServiceDeps, userId: string, input: ListPromptsInput): Promise<PromptPage> {
+  return promptPage(deps.db, userId, input, SEARCH_WINDOW);
+}
+
+/**
+ * `q` two ways, as each is cheap: a common word fills a page within the newest groups, so the first
+ * `searchWindow` groups (after the cursor and the other filters) are checked in list order, stopping at a
+ * full page; a rarer one does not, and then its matches come from the per-user trigram indexes (original
+ * prompts, live optimized prompts), which for a common word would recheck thousands of rows — neither way
+ * alone serves both (bench/lib/search.ts). Either answers the same page.
+ */
+export async function promptPage(db: Tx, userId: string, input: ListPromptsInput, searchWindow: number) {
   const { limit, cursor } = input;
   const filters: Prisma.Sql[] = [];
   if (input.status) filters.push(Prisma.sql`AND g.status = ${input.status}::"PromptGroupStatus"`);
@@ -59,19 +72,45 @@ export async function listPrompts(deps: ServiceDeps, userId: string, input: List
       WHERE f."groupId" = g.id AND f.favorite AND f."deletedAt" IS NULL)`;
     filters.push(input.favorite ? Prisma.sql`AND ${favourite}` : Prisma.sql`AND NOT ${favourite}`);
   }
-  if (input.q) {
-    // Two trigram-served lookups, not an OR across the join (which no index serves).
-    const pattern = likePattern(input.q);
-    filters.push(Prisma.sql`AND g.id IN (
-      SELECT m.id FROM "PromptGroup" m WHERE m."userId" = ${userId}::uuid AND m."originalPrompt" ILIKE ${pattern}
-      UNION
-      SELECT m."groupId" FROM "PromptVersion" m
-       WHERE m."userId" = ${userId}::uuid AND m."optimizedPrompt" ILIKE ${pattern} AND m."deletedAt" IS NULL)`);
-  }
   if (cursor) {
     filters.push(Prisma.sql`AND (g."createdAt", g.id) < (${cursor.t}::timestamptz, ${cursor.id}::uuid)`);
   }
-  const rows = await deps.db.$queryRaw<PageRow[]>`
+  const listed = Prisma.sql`g."userId" = ${userId}::uuid AND g."deletedAt" IS NULL ${
+    filters.length > 0 ? Prisma.join(filters, " ", "", "") : Prisma.empty
+  }`;
+  const toPage = (rows: PageRow[]) =>
+    page(
+      rows,
+      limit,
+      (row) => ({ ...toGroup(groupOf(row)), latestVersion: row.v_id === null ? null : toVersion(versionOf(row)) }),
+      (row) => ({ t: row.createdAt.toISOString(), id: row.id }),
+    );
+  const groups = Prisma.sql`"PromptGroup" g`;
+  if (!input.q) return toPage(await pageRows(db, { from: groups, where: listed, limit }));
+
+  const pattern = likePattern(input.q);
+  const newest = Prisma.sql`(
+      SELECT * FROM "PromptGroup" g WHERE ${listed} ORDER BY g."createdAt" DESC, g.id DESC LIMIT ${searchWindow}
+    ) g`;
+  const matches = Prisma.sql`(g."originalPrompt" ILIKE ${pattern} OR EXISTS (SELECT 1 FROM "PromptVersion" m
+      WHERE m."groupId" = g.id AND m."optimizedPrompt" ILIKE ${pattern} AND m."deletedAt" IS NULL))`;
+  const found = await pageRows(db, { from: newest, where: matches, limit });
+  // A full page (and one more) among the newest: nothing further down could come before these.
+  if (found.length > limit) return toPage(found);
+  const indexed = Prisma.sql`${listed} AND g.id IN (
+      SELECT m.id FROM "PromptGroup" m WHERE m."userId" = ${userId}::uuid AND m."originalPrompt" ILIKE ${pattern}
+      UNION
+      SELECT m."groupId" FROM "PromptVersion" m
+       WHERE m."userId" = ${userId}::uuid AND m."optimizedPrompt" ILIKE ${pattern} AND m."deletedAt" IS NULL)`;
+  return toPage(await pageRows(db, { from: groups, where: indexed, limit }));
+}
+
+/** The page's rows (one more than `limit`): groups `from` a table or subquery named g, `where` they match. */
+function pageRows(
+  db: Tx,
+  { from, where, limit }: { from: Prisma.Sql; where: Prisma.Sql; limit: number },
+): Promise<PageRow[]> {
+  return db.$queryRaw<PageRow[]>`
     SELECT g.id, g."originalPrompt", g."currentVersionNumber", g.status::text AS status, g.rev, g."createdAt",
            g."updatedAt", v.id AS "v_id", v."originalPrompt" AS "v_originalPrompt",
            v."optimizedPrompt" AS "v_optimizedPrompt", v.reasoning AS "v_reasoning",
@@ -79,20 +118,14 @@ export async function listPrompts(deps: ServiceDeps, userId: string, input: List
            v."modelName" AS "v_modelName", v.status::text AS "v_status", v.favorite AS "v_favorite",
            v.tags AS "v_tags", v.timestamp AS "v_timestamp", v.rev AS "v_rev", v."createdAt" AS "v_createdAt",
            v."updatedAt" AS "v_updatedAt"
-      FROM "PromptGroup" g
+      FROM ${from}
       LEFT JOIN LATERAL (
         SELECT * FROM "PromptVersion" l
          WHERE l."groupId" = g.id AND l.number = g."currentVersionNumber" AND l."deletedAt" IS NULL
       ) v ON true
-     WHERE g."userId" = ${userId}::uuid AND g."deletedAt" IS NULL ${filters.length > 0 ? Prisma.join(filters, " ", "", "") : Prisma.empty}
+     WHERE ${where}
      ORDER BY g."createdAt" DESC, g.id DESC
      LIMIT ${limit + 1}`;
-  return page(
-    rows,
-    limit,
-    (row) => ({ ...toGroup(groupOf(row)), latestVersion: row.v_id === null ? null : toVersion(versionOf(row)) }),
-    (row) => ({ t: row.createdAt.toISOString(), id: row.id }),
-  );
 }
 
 // The page row split back into the client query's rows, keys in the order of groupSelect and versionSelect.
