@@ -6,6 +6,7 @@ import { PROMPT_MAX } from "../src/prompts/schemas.ts";
 import { createCaller } from "../src/root.ts";
 import { manualClock, testContext, userCaller } from "./support/context.ts";
 import { expectAppError } from "./support/errors.ts";
+import { idsOfAllPages } from "./support/pages.ts";
 
 let t: TestDb;
 beforeAll(async () => {
@@ -129,13 +130,7 @@ describe("prompt history", () => {
     const one = all.items.find((g) => g.id === groups[1]!.id)!;
     expect(one.latestVersion).toMatchObject({ number: 2, optimizedPrompt: "iterated" });
 
-    const seen: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const result = await caller.prompts.list({ limit: 4, cursor });
-      seen.push(...result.items.map((g) => g.id));
-      cursor = result.nextCursor ?? undefined;
-    } while (cursor);
+    const seen = await idsOfAllPages((cursor) => caller.prompts.list({ limit: 4, cursor }));
     expect(seen).toEqual(all.items.map((g) => g.id));
 
     expect((await caller.prompts.list({ favorite: true })).items.map((g) => g.id)).toEqual([groups[3]!.id]);
@@ -164,14 +159,7 @@ describe("prompt history", () => {
       older.id,
     ];
     expect((await caller.prompts.list({ limit: 100 })).items.map((g) => g.id)).toEqual(expected);
-    const seen: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const result = await caller.prompts.list({ limit: 1, cursor });
-      seen.push(...result.items.map((g) => g.id));
-      cursor = result.nextCursor ?? undefined;
-    } while (cursor);
-    expect(seen).toEqual(expected);
+    expect(await idsOfAllPages((cursor) => caller.prompts.list({ limit: 1, cursor }))).toEqual(expected);
   });
 
   it("makes the group's status follow its latest version, at the version's revision", async () => {

@@ -189,17 +189,21 @@ describe("sync.pull", () => {
 });
 
 describe("revision signals", () => {
+  /** The revisions the user's event stream would be sent, until `abort`. */
+  const signalsOf = (who: Awaited<ReturnType<typeof userCaller>>, abort: AbortController) =>
+    revisionSignals(
+      { db: t.db.prisma, events: who.ctx.events },
+      { userId: who.user.id, sessionId: who.ctx.auth!.session.id },
+      abort.signal,
+    );
+
   it("sends the current revision on connect, then each newer one of that user only", async () => {
     const events = createLocalChangeEvents();
     const alice = await userCaller(t.db, { events });
     const bob = await userCaller(t.db, { events });
     await newPrompt(alice.caller);
     const abort = new AbortController();
-    const signals = revisionSignals(
-      { db: t.db.prisma, events },
-      { userId: alice.user.id, sessionId: alice.ctx.auth!.session.id },
-      abort.signal,
-    );
+    const signals = signalsOf(alice, abort);
 
     const first = await signals.next();
     expect(first.value).toBe(1);
@@ -220,11 +224,7 @@ describe("revision signals", () => {
     const alice = await userCaller(t.db, { events });
     await newPrompt(alice.caller);
     const abort = new AbortController();
-    const signals = revisionSignals(
-      { db: t.db.prisma, events },
-      { userId: alice.user.id, sessionId: alice.ctx.auth!.session.id },
-      abort.signal,
-    );
+    const signals = signalsOf(alice, abort);
     expect((await signals.next()).value).toBe(1);
     // While the device is busy (no next() pending): a write, then a late copy of an old signal.
     const created = await alice.caller.templates.create({ name: "t", content: "c" });

@@ -5,6 +5,7 @@ import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
 import { createCaller } from "../src/root.ts";
 import { manualClock, testContext, userCaller } from "./support/context.ts";
 import { expectAppError } from "./support/errors.ts";
+import { idsOfAllPages } from "./support/pages.ts";
 
 let t: TestDb;
 beforeAll(async () => {
@@ -159,13 +160,7 @@ describe("templates", () => {
       .sort()
       .reverse();
     const list = async () => {
-      const seen: string[] = [];
-      let cursor: string | undefined;
-      do {
-        const result = await caller.templates.list({ sort: "updated", limit: 1, cursor });
-        seen.push(...result.items.map((x) => x.id));
-        cursor = result.nextCursor ?? undefined;
-      } while (cursor);
+      const seen = await idsOfAllPages((cursor) => caller.templates.list({ sort: "updated", limit: 1, cursor }));
       expect(seen).toEqual((await caller.templates.list({ sort: "updated", limit: 100 })).items.map((x) => x.id));
       return seen;
     };
