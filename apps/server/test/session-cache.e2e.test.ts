@@ -6,6 +6,7 @@
 // No timing: "the signal arrived" is a barrier. Notifications reach a listener in commit order, so once B's
 // stream of a witness user has heard a write committed after the change, B has handled the change's signal.
 import { randomUUID } from "node:crypto";
+import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { createClient, type TokenStore } from "@prompt-booster/client";
@@ -20,11 +21,26 @@ let b: PromptBoosterServer;
 let bUrl: string;
 let bDb: Database | undefined;
 let witness: { token: string; stream: ReturnType<typeof watch> };
+const bLogWaiters = new Set<{ text: string; resolve: () => void }>();
+const bLog = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    const line = chunk.toString();
+    for (const waiter of bLogWaiters) {
+      if (!line.includes(waiter.text)) continue;
+      bLogWaiters.delete(waiter);
+      waiter.resolve();
+    }
+    done();
+  },
+});
+/** Resolves once B logs a line containing `text` (after this call). */
+const bLogs = (text: string) => new Promise<void>((resolve) => bLogWaiters.add({ text, resolve }));
 beforeAll(async () => {
   // Writes need a confirmed email: the cached user's `emailVerified` then decides an answer.
   a = await startTestServer({ env: { AUTH_REQUIRE_EMAIL_VERIFICATION: "true" } });
   bDb = a.testDb.url ? await createDb({ databaseUrl: a.testDb.url, dataDir: "" }) : undefined;
-  b = await buildServer(a.config, { db: bDb ?? a.testDb.db });
+  // B's log is read: the loss and return of its LISTEN connection are events a test waits for.
+  b = await buildServer({ ...a.config, logLevel: "info" }, { db: bDb ?? a.testDb.db, logStream: bLog });
   bUrl = await b.start();
   const account = await signUp(a.url);
   await sql(`UPDATE "User" SET "emailVerifiedAt" = now() WHERE id = '${account.user.id}'`);
@@ -198,6 +214,30 @@ describe("a session B holds in memory", () => {
     await signalsReachedB();
     await expect(write()).resolves.toMatchObject({ name: "n" });
   });
+});
+
+describe("while B cannot hear the signals", () => {
+  // PGlite has no connection to lose.
+  it.skipIf(!process.env.TEST_DATABASE_URL)(
+    "B forgets what it held when its LISTEN connection drops, so a change it could not hear is not hidden",
+    async () => {
+      const alice = await user();
+      await heldByB(alice.token);
+      const lost = bLogs("change-events connection lost");
+      const restored = bLogs("change-events connection restored");
+      await sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                  WHERE datname = current_database() AND query = 'LISTEN prompt_booster_changes'`);
+      await lost;
+      // Ended without any signal, while B was deaf: B must read the database.
+      await a.testDb.db.prisma.$transaction([
+        a.testDb.db.prisma.$executeRawUnsafe(`SET LOCAL session_replication_role = replica`),
+        a.testDb.db.prisma.$executeRawUnsafe(`DELETE FROM "Session" WHERE "userId" = '${alice.user.id}'`),
+      ]);
+      expect(await readOnB(alice.token)).toBe(401);
+      // The later tests need B listening again.
+      await restored;
+    },
+  );
 });
 
 describe("rows written by another process", () => {
