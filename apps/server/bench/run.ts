@@ -5,7 +5,7 @@
 // Beside req/s and latency, each run reads the CPU time the server, PostgreSQL and the load generator used
 // (/proc, lib/cpu.ts) and prints CPU per request against the baseline's, with issue 15's targets met or not.
 //
-//   pnpm bench [--only prompts.list,settings.get,growth,fanout,…]
+//   pnpm bench [--only prompts.list,settings.get,growth,fanout,search,…]
 // Environment: BENCH_DATABASE_URL (an admin URL that may create databases), BENCH_DURATION_S (8),
 // BENCH_WARMUP_S (2), BENCH_CONNECTIONS (50), BENCH_SUBSCRIBERS (1000), BENCH_CPU_PROF (1: profile the server
 // into bench/results/profiles; read them with `tsx bench/profile-top.ts <file>`).
@@ -20,6 +20,7 @@ import { createEmptyPostgresDb } from "@prompt-booster/db/testing";
 import { openSubscribers } from "./lib/fanout.ts";
 import { load, medianMs, type LoadResult, type LoadTarget } from "./lib/load.ts";
 import { launch, serverDir, type ServerProcess } from "./lib/processes.ts";
+import { measureSearch, type SearchRow } from "./lib/search.ts";
 import { seedPopulation, type BenchUser, type Population } from "./lib/seed.ts";
 
 const { values: args } = parseArgs({ options: { only: { type: "string" } } });
@@ -397,6 +398,17 @@ try {
     );
   }
 
+  // Last: it rewrites which templates are public and the history users' prompt text.
+  const search: SearchRow[] = [];
+  if (wanted("search")) {
+    const get = async (requestPath: string, user: BenchUser) => {
+      const response = await fetch(ours.url + requestPath, { headers: bearer(user) });
+      if (!response.ok) throw new Error(`${requestPath} answered ${response.status}`);
+      await response.arrayBuffer();
+    };
+    search.push(...(await measureSearch(database.url, population.historyUsers, get, trpcQuery)));
+  }
+
   const ms = (value: number) => Math.round(value * 10) / 10;
   console.log(
     `\n${os.cpus().length} cores, Node ${process.version}; ${options.durationS} s per run after a ${options.warmupS} s warm-up`,
@@ -458,6 +470,18 @@ try {
       ),
     );
   }
+  if (search.length > 0) {
+    console.table(
+      search.map((row) => ({
+        list: row.list,
+        rows: row.rows,
+        q: row.q,
+        matches: row.matches,
+        "page ms (median of 50)": ms(row.pageMs),
+        "≤ 50 ms": row.pageMs <= 50 ? "met" : "NOT met",
+      })),
+    );
+  }
   mkdirSync(resultsDir, { recursive: true });
   const report = {
     at: new Date().toISOString(),
@@ -472,6 +496,7 @@ try {
     seedSeconds: population.seconds,
     growth,
     load: rows,
+    search,
     fanOut,
   };
   const file = path.join(resultsDir, "latest.json");
