@@ -173,6 +173,14 @@ describe("desktop sign-in (code flow, loopback redirect)", () => {
     }
   });
 
+  it("a page of an origin in CORS_ORIGINS (a web app of another site) receives the code", async () => {
+    const { query, verifier, redirectUri } = await desktopSignIn(idp.verified.id, {
+      redirectUri: "http://app.test/oauth/done",
+    });
+    const signedIn = await exchange(query.get("code")!, verifier, redirectUri);
+    expect(signedIn.status).toBe(200);
+  });
+
   it("a custom scheme of OAUTH_DESKTOP_SCHEMES receives the code", async () => {
     const { query, verifier, redirectUri } = await desktopSignIn(idp.verified.id, {
       redirectUri: "promptbooster://oauth/callback",

@@ -139,7 +139,8 @@ export function oidcProvider(
       let claims: JWTPayload;
       try {
         ({ payload: claims } = await jwtVerify(idToken, jwks, {
-          issuer,
+          // Google documents both spellings of its issuer in ID tokens.
+          issuer: id === "google" ? [issuer, "accounts.google.com"] : issuer,
           audience: config.clientId,
           algorithms: ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"],
           clockTolerance: 60,
