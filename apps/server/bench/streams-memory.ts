@@ -4,9 +4,9 @@
 //
 // Starts the production build (dist/main.js) on a fresh PostgreSQL database, makes BENCH_STREAM_USERS users,
 // opens BENCH_STREAMS real server-sent-event subscriptions spread over them, and reads the process's RSS from
-// /proc: idle (after a warm-up that opened and closed a batch of streams), then with every stream open, then
-// once more after one write of each user reached all of that user's streams (the streams have now sent
-// something besides their first event). Environment: BENCH_DATABASE_URL (an admin URL that may create
+// /proc: after one ordinary read, idle (after a warm-up that opened and closed a batch of streams), with every
+// stream open, and once more after one write of each user reached all of that user's streams (the streams have
+// now sent something besides their first event). Environment: BENCH_DATABASE_URL (an admin URL that may create
 // databases), BENCH_STREAMS (1000), BENCH_STREAM_USERS (100), BENCH_SERVER_ENTRY (dist/main.js).
 import pg from "pg";
 
@@ -89,6 +89,10 @@ try {
   } finally {
     await client.end();
   }
+  // One ordinary read first: the first query loads Prisma's query compiler, which is no stream's cost.
+  const read = await fetch(`${server.url}/api/settings`, { headers: { authorization: `Bearer ${users[0]}` } });
+  if (!read.ok) throw new Error(`GET /api/settings answered ${read.status}`);
+  await read.arrayBuffer();
   const startMb = await settledRss(() => server.rssMb());
   const atStart = await heapMb();
   const subscribeUrl = `${server.url}/trpc/sync.subscribe`;
