@@ -37,7 +37,7 @@ interface ContextDeps {
   sessionCache?: SessionCacheOptions | false;
 }
 
-/** The outer context's factory; `sessionCache` is this process's cache of validated sessions (tests read its stats). */
+/** The outer context's factory; `sessionCache` is this process's cache of validated sessions (its `stats` count hits and misses). */
 export interface ContextFactory {
   (opts: Pick<CreateFastifyContextOptions, "req" | "res">): Promise<ApiContext>;
   sessionCache: SessionCache | undefined;
