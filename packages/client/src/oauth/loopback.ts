@@ -113,9 +113,10 @@ export async function listenForCallback(options: LoopbackOptions): Promise<Loopb
     settle = null;
     clearTimeout(timer);
     options.signal?.removeEventListener("abort", onAbort);
-    // No new connections; the answer being written still goes out, then every socket is closed.
+    // No new connections, idle ones closed; the page being written still goes out ("connection: close" ends
+    // its socket once sent).
     server.close();
-    setImmediate(() => server.closeAllConnections());
+    server.closeIdleConnections();
     if (error) pending.reject(error);
     else pending.resolve(query!);
   }
