@@ -32,7 +32,14 @@ const received: URLSearchParams[] = [];
 beforeAll(async () => {
   idp = await startOidcProvider();
   t = await startTestServer({
-    env: { ...idp.env, APP_URL, OAUTH_DESKTOP_SCHEMES: "promptbooster", LOG_LEVEL: "info" },
+    // Every callback and exchange counts as a login attempt of this one IP: room for the whole file.
+    env: {
+      ...idp.env,
+      APP_URL,
+      OAUTH_DESKTOP_SCHEMES: "promptbooster",
+      LOG_LEVEL: "info",
+      AUTH_RATE_LIMIT_PER_IP: "1000",
+    },
     clock: { now: () => new Date(Date.now() + offsetMs) },
     logStream,
   });
@@ -205,6 +212,32 @@ describe("refusals", () => {
     expect(query.get("error")).toBe("invalid_state");
     expect(query.get("state")).toBe("app-state");
     expect(query.get("code")).toBeNull();
+  });
+
+  it("a flow older than its 10 minutes comes back as invalid_state", async () => {
+    const { challenge } = pkce();
+    const drive = await driveSignIn(startUrl({ redirect_uri: appUrl, code_challenge: challenge, state: "late" }), {
+      login: idp.verified.id,
+      issuer: idp.issuer,
+      stopAt: (url) => url.startsWith(`${t.url}/api/auth/oauth/oidc/callback`),
+    });
+    offsetMs = 10 * 60_000 + 1_000;
+    try {
+      const { final } = await driveSignIn(drive.final.url, {
+        login: idp.verified.id,
+        issuer: idp.issuer,
+        jar: drive.jar,
+      });
+      expect(new URL(final.url).searchParams.get("error")).toBe("invalid_state");
+    } finally {
+      offsetMs = 0;
+    }
+  });
+
+  it("two exchanges of one code at once: exactly one signs in", async () => {
+    const { query, verifier } = await desktopSignIn(idp.verified.id);
+    const answers = await Promise.all([1, 2, 3].map(() => exchange(query.get("code")!, verifier)));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 401, 401]);
   });
 
   it("a callback without the flow cookie has nowhere vetted to go: 400", async () => {
