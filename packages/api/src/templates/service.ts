@@ -1,10 +1,10 @@
-import type { Prisma } from "@prompt-booster/db";
+import { Prisma } from "@prompt-booster/db";
 
 import { page } from "../lib/cursor.ts";
 import { AppError, idTaken, notFound, staleRevision } from "../lib/errors.ts";
 import { jsonEqual } from "../lib/json.ts";
 import { templateSelect, toTemplate, type TemplateRow } from "../lib/rows.ts";
-import { containsText } from "../lib/search.ts";
+import { likePattern } from "../lib/search.ts";
 import { normaliseTags, type Deleted } from "../lib/schemas.ts";
 import { isUniqueViolation } from "../lib/db-errors.ts";
 import type { ServiceDeps } from "../lib/service.ts";
@@ -35,41 +35,56 @@ export async function listTemplates(
   userId: string,
   input: ListTemplatesInput,
 ): Promise<TemplatePage> {
+  const rows = await templatePageRows(deps.db, userId, input);
+  return page(
+    rows,
+    input.limit,
+    (row) => toTemplate(row, userId),
+    (row): Record<string, string> =>
+      input.sort === "updated"
+        ? { s: "updated", t: row.updatedAt.toISOString(), id: row.id }
+        : { s: "name", n: row.name, id: row.id },
+  );
+}
+
+/**
+ * The rows of a template page (one more than `limit`) in SQL checked by hand: one Prisma client query less
+ * per request on a hot read. Each filter is the one the client query had (test/template-page.int.test.ts
+ * compares the pages); `q` is an ILIKE on each text field, served by their trigram indexes.
+ */
+function templatePageRows(db: Tx, userId: string, input: ListTemplatesInput): Promise<TemplateRow[]> {
   const { scope, sort, limit, cursor } = input;
   if (cursor && cursor.s !== sort) {
     throw new AppError("BAD_REQUEST", `cursor: belongs to a list sorted by ${cursor.s}, not ${sort}`);
   }
   const tags = normaliseTags(input.tag ?? []);
-  const filters: Prisma.TemplateWhereInput[] = [
-    scope === "mine" ? { userId } : scope === "public" ? { isPublic: true } : { OR: [{ userId }, { isPublic: true }] },
+  const filters: Prisma.Sql[] = [
+    scope === "mine"
+      ? Prisma.sql`t."userId" = ${userId}::uuid`
+      : scope === "public"
+        ? Prisma.sql`t."isPublic"`
+        : Prisma.sql`(t."userId" = ${userId}::uuid OR t."isPublic")`,
   ];
-  if (tags.length > 0) filters.push({ tags: { hasEvery: tags } });
-  if (input.category) filters.push({ category: input.category });
+  if (tags.length > 0) filters.push(Prisma.sql`t.tags @> ${tags}::text[]`);
+  if (input.category) filters.push(Prisma.sql`t.category = ${input.category}`);
   if (input.q) {
-    const contains = containsText(input.q);
-    filters.push({ OR: [{ name: contains }, { description: contains }, { content: contains }] });
+    const pattern = likePattern(input.q);
+    filters.push(Prisma.sql`(t.name ILIKE ${pattern} OR t.description ILIKE ${pattern} OR t.content ILIKE ${pattern})`);
   }
   // Keyset pagination: rows after the last one seen, so inserts never shift or repeat a page.
   if (cursor?.s === "updated") {
-    filters.push({ OR: [{ updatedAt: { lt: cursor.t } }, { updatedAt: cursor.t, id: { lt: cursor.id } }] });
+    filters.push(Prisma.sql`(t."updatedAt", t.id) < (${cursor.t}::timestamptz, ${cursor.id}::uuid)`);
   } else if (cursor?.s === "name") {
-    filters.push({ OR: [{ name: { gt: cursor.n } }, { name: cursor.n, id: { gt: cursor.id } }] });
+    filters.push(Prisma.sql`(t.name, t.id) > (${cursor.n}, ${cursor.id}::uuid)`);
   }
-  const rows = await deps.db.template.findMany({
-    where: { deletedAt: null, AND: filters },
-    orderBy: sort === "updated" ? [{ updatedAt: "desc" }, { id: "desc" }] : [{ name: "asc" }, { id: "asc" }],
-    take: limit + 1,
-    select: templateSelect,
-  });
-  return page(
-    rows,
-    limit,
-    (row) => toTemplate(row, userId),
-    (row): Record<string, string> =>
-      sort === "updated"
-        ? { s: "updated", t: row.updatedAt.toISOString(), id: row.id }
-        : { s: "name", n: row.name, id: row.id },
-  );
+  const order = sort === "updated" ? Prisma.sql`t."updatedAt" DESC, t.id DESC` : Prisma.sql`t.name ASC, t.id ASC`;
+  return db.$queryRaw<TemplateRow[]>`
+    SELECT t.id, t."userId", t.name, t.content, t.description, t."isPublic", t.tags, t.category, t.metadata, t.rev,
+           t."createdAt", t."updatedAt"
+      FROM "Template" t
+     WHERE t."deletedAt" IS NULL AND ${Prisma.join(filters, " AND ")}
+     ORDER BY ${order}
+     LIMIT ${limit + 1}`;
 }
 
 /**
