@@ -119,6 +119,14 @@ describe("accounts made by a provider sign-in", () => {
     });
   });
 
+  it("two first sign-ins of one person at once make one account (the loser decides again and finds it)", async () => {
+    const person = profile();
+    const outcomes = await Promise.all([1, 2, 3].map(() => resolveProviderSignIn(deps(), person)));
+    const userIds = new Set(outcomes.map((outcome) => (outcome.ok ? outcome.userId : outcome.error)));
+    expect(userIds.size).toBe(1);
+    expect(await t.db.prisma.user.count({ where: { email: person.email! } })).toBe(1);
+  });
+
   it("derives the username from the provider's and numbers it when taken", async () => {
     const hint = `Same.Name_${randomUUID().slice(0, 6)}`;
     const first = await providerSignIn(profile({ usernameHint: hint }));
