@@ -17,7 +17,7 @@ import {
 import { hashPassword } from "./password.ts";
 import type { AuthResult, ChangeEmailInput, ResetPasswordInput } from "./schemas.ts";
 import { confirmPassword, takenError, type AuthDeps, type SignedIn } from "./service.ts";
-import { createSession } from "./session.ts";
+import { authResult, createSession } from "./session.ts";
 
 /** The server's mail, or FORBIDDEN `mailNotConfigured` when it has none (production without SMTP_URL). */
 function mailOf(deps: AuthDeps): MailService {
@@ -108,11 +108,7 @@ export async function resetPassword(
     await tx.session.deleteMany({ where: { userId: user.id } });
     const session = await createSession(tx, user.id, now, deps.device);
     return {
-      result: {
-        token: session.token,
-        expiresAt: session.expiresAt,
-        user: { id: user.id, email: user.email, username: user.username },
-      },
+      result: authResult(session, user),
       sessionId: session.sessionId,
     };
   });

@@ -8,7 +8,7 @@ import { takeRevisions, type Tx } from "../lib/write.ts";
 import { DEFAULT_SETTINGS } from "../settings/merge.ts";
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "./password.ts";
 import type { AuthResult, ChangePasswordInput, LoginInput, RegisterInput } from "./schemas.ts";
-import { createSession, type DeviceInfo } from "./session.ts";
+import { authResult, createSession, type DeviceInfo } from "./session.ts";
 
 /** A domain service's deps, plus the requesting device (for new sessions) and the auth rate limits. */
 export interface AuthDeps extends ServiceDeps {
@@ -46,7 +46,7 @@ export async function register(deps: AuthDeps, input: RegisterInput): Promise<Au
       if (taken) throw takenError(taken.email === input.email ? "email" : "username");
       const user = await createUser(tx, { email: input.email, username: input.username, hashedPassword });
       const session = await createSession(tx, user.id, deps.clock.now(), deps.device);
-      return { token: session.token, expiresAt: session.expiresAt, user };
+      return authResult(session, user);
     });
   } catch (error) {
     // Two registrations racing for one email or username: the unique index decides.
@@ -112,11 +112,7 @@ export async function login(deps: AuthDeps, input: LoginInput): Promise<AuthResu
     });
   }
   const session = await createSession(deps.db, user.id, deps.clock.now(), deps.device);
-  return {
-    token: session.token,
-    expiresAt: session.expiresAt,
-    user: { id: user.id, email: user.email, username: user.username },
-  };
+  return authResult(session, user);
 }
 
 /** A new token for the same sign-in; the old one dies. The absolute cap of the sign-in carries over. */
@@ -139,7 +135,7 @@ export async function refreshToken(
       deviceName: deviceName ?? old.deviceName ?? undefined,
       absoluteExpiresAt: old.absoluteExpiresAt,
     });
-    return { token: session.token, expiresAt: session.expiresAt, user: current.user };
+    return authResult(session, current.user);
   });
 }
 

@@ -13,6 +13,7 @@ import type { PrismaClient } from "@prompt-booster/db";
 
 import type { AuthState } from "../context.ts";
 import type { AuthChange } from "../lib/events.ts";
+import type { AuthResult, UserOut } from "./schemas.ts";
 
 export const SESSION_IDLE_MS = 30 * 24 * 3_600_000;
 export const SESSION_ABSOLUTE_MS = 90 * 24 * 3_600_000;
@@ -69,6 +70,15 @@ export async function createSession(db: Db, userId: string, now: Date, device: S
     },
   });
   return { token, sessionId, expiresAt };
+}
+
+/** What every sign-in answers: the new session's token and expiry, and who is signed in (nothing more of the user). */
+export function authResult(session: NewSession, user: UserOut): AuthResult {
+  return {
+    token: session.token,
+    expiresAt: session.expiresAt,
+    user: { id: user.id, email: user.email, username: user.username },
+  };
 }
 
 /**

@@ -12,7 +12,7 @@ import { renderMail } from "../../mail/templates.ts";
 import { verifyPassword } from "../password.ts";
 import type { AuthResult } from "../schemas.ts";
 import { createUser, type AuthDeps } from "../service.ts";
-import { createSession } from "../session.ts";
+import { authResult, createSession } from "../session.ts";
 import { issueGrant, LINK_MAIL_TTL_MS, peekGrant, useGrant } from "./grants.ts";
 import { PROVIDER_NAMES, type ProviderProfile } from "./providers.ts";
 import { OAUTH_PROVIDER_IDS, type OAuthExchangeInput, type OAuthLinkInput, type OAuthProviderId } from "./schemas.ts";
@@ -154,11 +154,7 @@ export async function signInUser(deps: AuthDeps, userId: string): Promise<AuthRe
     const user = await tx.user.findUnique({ where: { id: userId }, select: { ...userSelect, isActive: true } });
     if (!user?.isActive) throw new AppError("FORBIDDEN", "This account is deactivated");
     const session = await createSession(tx, user.id, deps.clock.now(), deps.device);
-    return {
-      token: session.token,
-      expiresAt: session.expiresAt,
-      user: { id: user.id, email: user.email, username: user.username },
-    };
+    return authResult(session, user);
   });
 }
 
@@ -291,11 +287,7 @@ async function completeLink(
         await tx.user.update({ where: { id: user.id }, data: { emailVerifiedAt: now } });
       }
       const session = await createSession(tx, user.id, now, { ...deps.device, deviceName });
-      return {
-        token: session.token,
-        expiresAt: session.expiresAt,
-        user: { id: user.id, email: user.email, username: user.username },
-      };
+      return authResult(session, user);
     });
   } catch (error) {
     // Linked meanwhile (to this account or another): the link is spent either way.
