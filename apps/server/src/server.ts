@@ -12,6 +12,7 @@ import {
   type AppRouter,
   type ChangeEvents,
   type Clock,
+  type GitHubUrls,
   type MailService,
 } from "@prompt-booster/api";
 import { createDb, migrate, type Database } from "@prompt-booster/db";
@@ -51,6 +52,8 @@ export interface ServerDeps {
   events?: ChangeEvents;
   /** Where log lines go (tests read them); standard output by default. */
   logStream?: NodeJS.WritableStream;
+  /** Tests point GitHub sign-in at a stand-in on loopback; GitHub's documented endpoints otherwise. */
+  githubUrls?: GitHubUrls;
 }
 
 export interface PromptBoosterServer {
@@ -196,7 +199,15 @@ async function assemble(
   await registerRestRoutes(app, { basePath: "/api", createContext });
   // account.export as a streamed file download (not one JSON value, so not one of the generic REST routes).
   registerExportRoute(app, { basePath: "/api", createContext });
-  registerOAuthRoutes(app, { config, db, clock, events: deps.events ?? ownedEvents!, rateLimiter, mail: mail.service });
+  registerOAuthRoutes(app, {
+    config,
+    db,
+    clock,
+    events: deps.events ?? ownedEvents!,
+    rateLimiter,
+    mail: mail.service,
+    githubUrls: deps.githubUrls,
+  });
 
   let closing: Promise<void> | undefined;
   let metricsListener: MetricsListener | undefined;

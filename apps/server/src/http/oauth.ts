@@ -27,6 +27,7 @@ import {
   type ChangeEvents,
   type Clock,
   type FlowState,
+  type GitHubUrls,
   type MailService,
   type OAuthFlowError,
   type OAuthProvider,
@@ -48,6 +49,8 @@ interface OAuthRouteDeps {
   mail?: MailService;
   /** Tests hand in their own fetch; the providers' discovery, JWKS and token requests go through it. */
   fetch?: typeof fetch;
+  /** Tests point GitHub's endpoints at a stand-in on loopback; GitHub's own otherwise. */
+  githubUrls?: GitHubUrls | undefined;
 }
 
 /** The providers configured, as auth.providers lists them. */
@@ -81,6 +84,7 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: OAuthRouteDeps):
   const providers = createOAuthProviders(config.oauth.providers, {
     allowHttp: config.oauth.allowHttpIssuer,
     fetch: deps.fetch,
+    githubUrls: deps.githubUrls,
   });
   const secret = config.oauth.stateSecret;
   const cookieName = sessionCookieName(config);

@@ -4,6 +4,7 @@ export {
   constantTimeEqual,
   ProviderError,
   PROVIDER_NAMES,
+  type GitHubUrls,
   type OAuthProvider,
   type OAuthProvidersConfig,
   type ProviderProfile,

@@ -1,8 +1,8 @@
-// The identity providers: GitHub (plain OAuth 2.0, arctic's client) and OpenID Connect (Google at
+// The identity providers: GitHub (plain OAuth 2.0 with PKCE, arctic's generic client) and OpenID Connect (Google at
 // https://accounts.google.com, or one generic issuer), found by discovery, their ID tokens checked against the
 // issuer's JWKS with jose (issuer, audience, signature, expiry, nonce). Each sign-in ends as a ProviderProfile.
 import { createHash, timingSafeEqual } from "node:crypto";
-import { CodeChallengeMethod, GitHub, OAuth2Client, OAuth2RequestError } from "arctic";
+import { CodeChallengeMethod, OAuth2Client, OAuth2RequestError } from "arctic";
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from "jose";
 
 import type { OAuthProviderId } from "./schemas.ts";
@@ -181,13 +181,30 @@ export function profileFromClaims(id: "google" | "oidc", claims: Record<string, 
   };
 }
 
-const GITHUB_API = "https://api.github.com";
+/** Where GitHub lives: its web host (authorization and token endpoints) and its REST API. */
+export interface GitHubUrls {
+  web: string;
+  api: string;
+}
 
-/** GitHub: plain OAuth 2.0 (no ID token); the person is `GET /user`, the address the verified primary of `/user/emails`. */
-export function githubProvider(config: OAuthClientConfig, options: { fetch?: typeof fetch } = {}): OAuthProvider {
+/** GitHub's documented endpoints (docs.github.com, "Authorizing OAuth apps"), held here only. */
+export const GITHUB_URLS: GitHubUrls = { web: "https://github.com", api: "https://api.github.com" };
+
+/**
+ * GitHub: plain OAuth 2.0 (no ID token) with PKCE S256 (accepted on OAuth apps since July 2025), so the code is
+ * bound to our verifier as well as to the state. The person is `GET /user`, the address the verified primary of
+ * `/user/emails`. `urls` moves the endpoints elsewhere (tests' stand-in for GitHub; set only in code).
+ */
+export function githubProvider(
+  config: OAuthClientConfig,
+  options: { fetch?: typeof fetch | undefined; urls?: GitHubUrls | undefined } = {},
+): OAuthProvider {
   const fetchFn = options.fetch ?? fetch;
+  const { web, api: apiBase } = options.urls ?? GITHUB_URLS;
+  const authorizationEndpoint = `${web}/login/oauth/authorize`;
+  const tokenEndpoint = `${web}/login/oauth/access_token`;
   const api = async (path: string, accessToken: string): Promise<unknown> => {
-    const response = await fetchFn(`${GITHUB_API}${path}`, {
+    const response = await fetchFn(`${apiBase}${path}`, {
       headers: {
         authorization: `Bearer ${accessToken}`,
         accept: "application/vnd.github+json",
@@ -202,18 +219,29 @@ export function githubProvider(config: OAuthClientConfig, options: { fetch?: typ
     id: "github",
     name: PROVIDER_NAMES.github,
     async authorizationUrl(request, redirectUri) {
-      const url = new GitHub(config.clientId, config.clientSecret, redirectUri).createAuthorizationURL(request.state, [
-        "read:user",
-        "user:email",
-      ]);
-      // GitHub honours PKCE on its authorization endpoint; arctic's GitHub client sends no verifier, so the
-      // state (checked against the signed cookie) is what binds the answer to this browser.
-      return url;
+      const client = new OAuth2Client(config.clientId, config.clientSecret, redirectUri);
+      return client.createAuthorizationURLWithPKCE(
+        authorizationEndpoint,
+        request.state,
+        CodeChallengeMethod.S256,
+        request.codeVerifier,
+        ["read:user", "user:email"],
+      );
     },
-    async complete(code, _request, redirectUri) {
-      const github = new GitHub(config.clientId, config.clientSecret, redirectUri);
-      const tokens = await redeem(() => github.validateAuthorizationCode(code));
-      const accessToken = tokens.accessToken();
+    async complete(code, request, redirectUri) {
+      const client = new OAuth2Client(config.clientId, config.clientSecret, redirectUri);
+      // arctic asks for JSON (Accept: application/json), which GitHub otherwise answers form-encoded.
+      const tokens = await redeem(() => client.validateAuthorizationCode(tokenEndpoint, code, request.codeVerifier));
+      // GitHub refuses a code (bad_verification_code, a wrong code_verifier…) with HTTP 200 and an `error`
+      // field, which arctic's generic client hands back as tokens.
+      const answer = tokens.data as { error?: unknown; access_token?: unknown };
+      if (typeof answer.error === "string") {
+        throw new ProviderError(`the provider refused the code: ${answer.error.slice(0, 100)}`);
+      }
+      if (typeof answer.access_token !== "string" || answer.access_token === "") {
+        throw new ProviderError("the token answer has no access token");
+      }
+      const accessToken = answer.access_token;
       const [user, emails] = await Promise.all([api("/user", accessToken), api("/user/emails", accessToken)]);
       return githubProfile(user, emails);
     },
@@ -267,10 +295,10 @@ export function constantTimeEqual(a: string, b: string): boolean {
 /** The providers the config turns on, keyed by id. */
 export function createOAuthProviders(
   config: OAuthProvidersConfig,
-  options: { allowHttp: boolean; fetch?: typeof fetch },
+  options: { allowHttp: boolean; fetch?: typeof fetch; githubUrls?: GitHubUrls | undefined },
 ): Map<OAuthProviderId, OAuthProvider> {
   const providers = new Map<OAuthProviderId, OAuthProvider>();
-  if (config.github) providers.set("github", githubProvider(config.github, options));
+  if (config.github) providers.set("github", githubProvider(config.github, { ...options, urls: options.githubUrls }));
   if (config.google) {
     providers.set(
       "google",
