@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { Writable } from "node:stream";
 import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -161,6 +162,17 @@ let githubUrl: string;
 let testDb: TestDb;
 let server: PromptBoosterServer;
 let serverUrl: string;
+const logLines: Record<string, unknown>[] = [];
+const logStream = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    for (const line of chunk.toString().split("\n").filter(Boolean))
+      logLines.push(JSON.parse(line) as Record<string, unknown>);
+    done();
+  },
+});
+/** Why the server refused the last provider sign-in, as it logged it. */
+const lastRefusal = () => logLines.filter((line) => line.msg === "provider sign-in refused").at(-1)?.reason;
+
 /** The desktop app's loopback redirect URI; the flow stops at it (nothing needs to listen there). */
 const appRedirect = "http://127.0.0.1:9/callback";
 
@@ -173,7 +185,7 @@ beforeAll(async () => {
     NODE_ENV: "test",
     HOST: "127.0.0.1",
     PORT: "0",
-    LOG_LEVEL: "silent",
+    LOG_LEVEL: "info",
     CORS_ORIGINS: allowedOrigin,
     APP_URL: allowedOrigin,
     OAUTH_GITHUB_CLIENT_ID: CLIENT_ID,
@@ -181,7 +193,7 @@ beforeAll(async () => {
     AUTH_RATE_LIMIT_PER_IP: "1000",
   });
   // Both GitHub hosts (web and API) played by the one stand-in.
-  server = await buildServer(config, { db: testDb.db, githubUrls: { web: githubUrl, api: githubUrl } });
+  server = await buildServer(config, { db: testDb.db, githubUrls: { web: githubUrl, api: githubUrl }, logStream });
   serverUrl = await server.start();
   github.state.callbackUrl = `${serverUrl}/api/auth/oauth/github/callback`;
 });
@@ -301,6 +313,11 @@ describe("sign-in with GitHub (OAuth app, PKCE S256)", () => {
     const second = await exchange(again.query.get("code")!, again.verifier);
     expect(second.status).toBe(200);
     expect(second.body.user.id).toBe(signedIn.body.user.id);
+    // Nothing secret in the server's log: no client secret, provider code or token, nor our code or token.
+    const logged = JSON.stringify(logLines);
+    for (const secret of [CLIENT_SECRET, code, signedIn.body.token, tokenRequest.answer.access_token!]) {
+      expect(logged).not.toContain(secret);
+    }
   });
 
   it("a code bound to another PKCE challenge is refused by GitHub: provider_error, no account", async () => {
@@ -312,6 +329,7 @@ describe("sign-in with GitHub (OAuth app, PKCE S256)", () => {
     expect(query.get("error")).toBe("provider_error");
     expect(query.get("code")).toBeNull();
     expect(github.seen.token.at(-1)!.answer).toEqual({ error: "bad_verification_code" });
+    expect(lastRefusal()).toBe("the provider refused the code: bad_verification_code");
     const register = await fetch(`${serverUrl}/api/auth/register`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -382,6 +400,8 @@ describe("sign-in with GitHub (OAuth app, PKCE S256)", () => {
     const refused = github.seen.token.at(-1)!;
     expect(refused.status).toBe(200);
     expect(refused.answer).toEqual({ error: "bad_verification_code" });
+    // Read as GitHub's refusal (its error code logged), not as a token answer missing its token.
+    expect(lastRefusal()).toBe("the provider refused the code: bad_verification_code");
   });
 
   it("a verified email of an existing account is not signed into silently: link_required", async () => {
