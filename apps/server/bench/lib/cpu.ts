@@ -21,7 +21,12 @@ export function processCpuMs(pid: number | undefined): number {
   return fields ? fields.cpuMs : Number.NaN;
 }
 
-/** User + system CPU milliseconds of every running process named `name` (e.g. "postgres"). */
+/**
+ * User + system CPU milliseconds of every running process named `name` (e.g. "postgres"), and of their
+ * children that have exited: a PostgreSQL backend that ends during a run (a pool closing an idle connection)
+ * takes its CPU time out of the live processes' sum, and the postmaster, which reaps it, adds it to its own
+ * cutime/cstime. Without those, such a run read a negative PostgreSQL time.
+ */
 export function cpuMsOfProcessesNamed(name: string): number {
   let total = 0;
   let found = false;
@@ -35,13 +40,13 @@ export function cpuMsOfProcessesNamed(name: string): number {
     if (!/^\d+$/.test(entry)) continue;
     const fields = statFields(Number(entry));
     if (fields?.command !== name) continue;
-    total += fields.cpuMs;
+    total += fields.cpuMs + fields.reapedChildrenMs;
     found = true;
   }
   return found ? total : Number.NaN;
 }
 
-function statFields(pid: number): { command: string; cpuMs: number } | null {
+function statFields(pid: number): { command: string; cpuMs: number; reapedChildrenMs: number } | null {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -52,9 +57,14 @@ function statFields(pid: number): { command: string; cpuMs: number } | null {
   const close = stat.lastIndexOf(")");
   const command = stat.slice(stat.indexOf("(") + 1, close);
   const rest = stat.slice(close + 2).split(" ");
-  // Fields 14 and 15 of the whole line (utime, stime) are 11 and 12 after "state" (field 3, rest[0]).
-  const ticks = Number(rest[11]) + Number(rest[12]);
-  return { command, cpuMs: (ticks * 1_000) / TICKS_PER_SECOND };
+  // Fields 14 and 15 of the whole line (utime, stime) are 11 and 12 after "state" (field 3, rest[0]); 16 and 17
+  // (cutime, cstime: children waited for) are 13 and 14.
+  const ms = (ticks: number) => (ticks * 1_000) / TICKS_PER_SECOND;
+  return {
+    command,
+    cpuMs: ms(Number(rest[11]) + Number(rest[12])),
+    reapedChildrenMs: ms(Number(rest[13]) + Number(rest[14])),
+  };
 }
 
 export interface CpuSample {
