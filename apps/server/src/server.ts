@@ -170,15 +170,9 @@ async function assemble(
     await mail.close();
   });
 
-  const createContext = createContextFactory({
-    config,
-    db,
-    clock,
-    events: deps.events ?? ownedEvents!,
-    rateLimiter,
-    mail: mail.service,
-    countPushResults: metrics?.countPushResults,
-  });
+  // What the tRPC/REST context and the provider sign-in routes both serve requests with.
+  const requestDeps = { config, db, clock, events: deps.events ?? ownedEvents!, rateLimiter, mail: mail.service };
+  const createContext = createContextFactory({ ...requestDeps, countPushResults: metrics?.countPushResults });
 
   guardRawTrpcInput(app, "/trpc");
   await app.register(fastifyTRPCPlugin, {
@@ -199,15 +193,7 @@ async function assemble(
   await registerRestRoutes(app, { basePath: "/api", createContext });
   // account.export as a streamed file download (not one JSON value, so not one of the generic REST routes).
   registerExportRoute(app, { basePath: "/api", createContext });
-  registerOAuthRoutes(app, {
-    config,
-    db,
-    clock,
-    events: deps.events ?? ownedEvents!,
-    rateLimiter,
-    mail: mail.service,
-    githubUrls: deps.githubUrls,
-  });
+  registerOAuthRoutes(app, { ...requestDeps, githubUrls: deps.githubUrls });
 
   let closing: Promise<void> | undefined;
   let metricsListener: MetricsListener | undefined;
