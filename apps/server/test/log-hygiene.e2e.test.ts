@@ -2,12 +2,12 @@
 // with the status the client got and the path it asked for — never a warning or an error. Driven through
 // REST (curl's habits included) and the real typed client, on this file's database (PGlite or PostgreSQL).
 import { randomUUID } from "node:crypto";
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { createClient } from "@prompt-booster/client";
 
 import { signUp } from "./support/auth.ts";
+import { captureJsonLog } from "./support/log.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
 interface LogLine {
@@ -19,13 +19,7 @@ interface LogLine {
   procedure?: string;
 }
 
-const lines: LogLine[] = [];
-const logStream = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    for (const text of chunk.toString().split("\n")) if (text.trim()) lines.push(JSON.parse(text) as LogLine);
-    done();
-  },
-});
+const { lines, stream: logStream } = captureJsonLog<LogLine>();
 
 /** Every request the test makes, by the request id it sends, with the status it got. */
 const sent = new Map<string, { path: string; status: number }>();

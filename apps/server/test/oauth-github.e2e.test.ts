@@ -7,13 +7,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { Writable } from "node:stream";
 import { createTestDb, type TestDb } from "@prompt-booster/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { loadConfig } from "../src/config.ts";
 import { buildServer, type PromptBoosterServer } from "../src/server.ts";
 import { allowedOrigin } from "./support/server.ts";
+import { captureJsonLog } from "./support/log.ts";
 
 const CLIENT_ID = "Iv1.github-test-client";
 const CLIENT_SECRET = "github-test-secret-0123456789";
@@ -162,14 +162,7 @@ let githubUrl: string;
 let testDb: TestDb;
 let server: PromptBoosterServer;
 let serverUrl: string;
-const logLines: Record<string, unknown>[] = [];
-const logStream = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    for (const line of chunk.toString().split("\n").filter(Boolean))
-      logLines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  },
-});
+const { lines: logLines, stream: logStream } = captureJsonLog();
 /** Why the server refused the last provider sign-in, as it logged it. */
 const lastRefusal = () => logLines.filter((line) => line.msg === "provider sign-in refused").at(-1)?.reason;
 

@@ -4,10 +4,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { signUp } from "./support/auth.ts";
+import { captureJsonLog } from "./support/log.ts";
 import { CookieJar, driveSignIn, startOidcProvider, type TestOidcProvider } from "./support/oidc-provider.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
@@ -15,14 +15,7 @@ const APP_URL = "http://app.test";
 let idp: TestOidcProvider;
 let t: TestServer;
 let offsetMs = 0;
-const logLines: Record<string, unknown>[] = [];
-const logStream = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    for (const line of chunk.toString().split("\n").filter(Boolean))
-      logLines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  },
-});
+const { lines: logLines, stream: logStream } = captureJsonLog();
 
 /** The desktop app's one-shot loopback listener (RFC 8252): it records what the browser brings back. */
 let app: http.Server;
