@@ -8,7 +8,8 @@
 //   pnpm bench [--only prompts.list,settings.get,growth,fanout,search,…]
 // Environment: BENCH_DATABASE_URL (an admin URL that may create databases), BENCH_DURATION_S (8),
 // BENCH_WARMUP_S (2), BENCH_CONNECTIONS (50), BENCH_SUBSCRIBERS (1000), BENCH_CPU_PROF (1: profile the server
-// into bench/results/profiles; read them with `tsx bench/profile-top.ts <file>`).
+// into bench/results/profiles; read them with `tsx bench/profile-top.ts <file>`), BENCH_NODE_FLAGS (more Node flags
+// for our server, space-separated, e.g. "--import ./gc-log.mjs").
 import { mkdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -34,6 +35,7 @@ const options = {
   connections: Number(process.env.BENCH_CONNECTIONS ?? 50),
   subscribers: Number(process.env.BENCH_SUBSCRIBERS ?? 1_000),
   cpuProfile: process.env.BENCH_CPU_PROF === "1",
+  nodeFlags: process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [],
 };
 const resultsDir = path.join(serverDir, "bench/results");
 
@@ -300,7 +302,11 @@ try {
   // Ours first: it applies the migrations the seed needs.
   const ours = await launch({
     name: "api",
-    args: [...(options.cpuProfile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), "dist/main.js"],
+    args: [
+      ...(options.cpuProfile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
+      ...options.nodeFlags,
+      "dist/main.js",
+    ],
     port: 39_411,
     databaseUrl: database.url,
     readyPath: "/ready",
@@ -343,9 +349,17 @@ try {
     }
   }
 
+  const chosen = scenarios(population).filter((scenario) => wanted(scenario.name));
+  // Every scenario is warmed up once before any is measured. Its own warm-up is not enough for the first
+  // write: whichever write scenario came first paid for compiling the write path (the same POST cost 1.7 ms
+  // more server CPU per request first than second).
+  for (const scenario of chosen) {
+    const warmOnly = { ...options, connections: scenario.connections, warmupS: 0, durationS: options.warmupS };
+    await load(scenario.ours(ours.url), { ...warmOnly, serverPid: ours.child.pid });
+    await load(scenario.baseline(baseline.url), { ...warmOnly, serverPid: baseline.child.pid });
+  }
   const rows: Row[] = [];
-  for (const scenario of scenarios(population)) {
-    if (!wanted(scenario.name)) continue;
+  for (const scenario of chosen) {
     const loadOptions = { ...options, connections: scenario.connections };
     const ourResult = await load(scenario.ours(ours.url), { ...loadOptions, serverPid: ours.child.pid });
     const baseResult = await load(scenario.baseline(baseline.url), { ...loadOptions, serverPid: baseline.child.pid });

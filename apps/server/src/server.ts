@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import cookie from "@fastify/cookie";
-import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from "@trpc/server/adapters/fastify";
 import Fastify, { type FastifyInstance } from "fastify";
 
 import {
@@ -39,6 +38,7 @@ import { registerExportRoute } from "./http/export.ts";
 import { registerOAuthRoutes } from "./http/oauth.ts";
 import { createMetrics, listenForScrapes, recordRequests, type MetricsListener } from "./http/metrics.ts";
 import { RequestLog } from "./http/request-log.ts";
+import { registerTrpc } from "./http/trpc-handler.ts";
 import { guardRawTrpcInput } from "./http/trpc-raw-input.ts";
 import { startTombstonePruning, type PruneJob } from "./jobs/prune-tombstones.ts";
 import { registerAuthRateLimits } from "./http/rate-limit.ts";
@@ -175,16 +175,14 @@ async function assemble(
   const createContext = createContextFactory({ ...requestDeps, countPushResults: metrics?.countPushResults });
 
   guardRawTrpcInput(app, "/trpc");
-  await app.register(fastifyTRPCPlugin, {
+  await registerTrpc<AppRouter>(app, {
     prefix: "/trpc",
-    trpcOptions: {
-      router: appRouter,
-      createContext,
-      maxBatchSize: config.trpcMaxBatchSize,
-      onError({ error, path, req }) {
-        logUnexpected(req.log, error, path);
-      },
-    } satisfies FastifyTRPCPluginOptions<AppRouter>["trpcOptions"],
+    router: appRouter,
+    createContext,
+    maxBatchSize: config.trpcMaxBatchSize,
+    onError({ error, path, req }) {
+      logUnexpected(req.log, error, path);
+    },
   });
 
   // The REST paths of the original design, served by the same procedures (their `meta.openapi`).
