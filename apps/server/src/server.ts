@@ -40,6 +40,7 @@ import { createMetrics, listenForScrapes, recordRequests, type MetricsListener }
 import { RequestLog } from "./http/request-log.ts";
 import { registerTrpc } from "./http/trpc-handler.ts";
 import { guardRawTrpcInput } from "./http/trpc-raw-input.ts";
+import { serveSubscriptionStreams } from "./http/subscribe-stream.ts";
 import { startTombstonePruning, type PruneJob } from "./jobs/prune-tombstones.ts";
 import { registerAuthRateLimits } from "./http/rate-limit.ts";
 
@@ -175,6 +176,13 @@ async function assemble(
   const createContext = createContextFactory({ ...requestDeps, countPushResults: metrics?.countPushResults });
 
   guardRawTrpcInput(app, "/trpc");
+  // Subscriptions' event streams without tRPC's per-stream web streams (issue 15); every other call goes on to tRPC.
+  serveSubscriptionStreams(app, {
+    prefix: "/trpc",
+    router: appRouter,
+    createContext,
+    onError: ({ error, path, req }) => logUnexpected(req.log, error, path),
+  });
   await registerTrpc<AppRouter>(app, {
     prefix: "/trpc",
     router: appRouter,
