@@ -8,7 +8,8 @@
 //    Peers are not auto-installed: @prisma/client's optional peer `prisma` would bring the Prisma CLI, Studio
 //    (React, Effect) and a second PGlite; the server migrates with the WASM schema engine instead.
 // 2. dist/ from the build (the bundle, the migrations it applies at start).
-// 3. Only the files the bundle loads, traced by @vercel/nft from dist/main.js and dist/migrate.js, stay in
+// 3. Only the files the bundle loads, traced by @vercel/nft from dist/main.js, dist/migrate.js and the schema
+//    engine's worker (started from a file path, which a trace of main.js cannot follow), stay in
 //    node_modules: the Prisma client's runtime for PostgreSQL only, one native argon2 binary, no types or docs.
 // The environment variable PNPM names the pnpm command when it is not `pnpm` on the PATH.
 import { execFileSync } from "node:child_process";
@@ -19,7 +20,7 @@ import { fileURLToPath } from "node:url";
 import { nodeFileTrace } from "@vercel/nft";
 
 const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const entries = ["main.js", "migrate.js"];
+const entries = ["main.js", "migrate.js", "schema-engine-worker.js"];
 
 export async function makeRuntimeFolder(
   out: string,

@@ -1,13 +1,19 @@
 import type { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
-import type { SchemaEngine } from "@prisma/schema-engine-wasm";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 
 import type { Database } from "./database.ts";
 import { createMigrationPool } from "./pg-migration-pool.ts";
-import { migrationsDir, noFilters, openSchemaEngine, readMigrations, readSchema } from "./schema-engine.ts";
+import {
+  migrationsDir,
+  noFilters,
+  openSchemaEngine,
+  readMigrations,
+  readSchema,
+  type RemoteSchemaEngine,
+} from "./schema-engine.ts";
 
 /** A migration problem a person must fix; its message is one line that says what and how. */
 export class MigrationError extends Error {
@@ -109,7 +115,7 @@ function firstStatement(sql: string): string {
   return first.replace(/\s+/g, " ").slice(0, 160);
 }
 
-async function withMigrationLock<T>(db: Database, work: (engine: SchemaEngine) => Promise<T>): Promise<T> {
+async function withMigrationLock<T>(db: Database, work: (engine: RemoteSchemaEngine) => Promise<T>): Promise<T> {
   if (db.pglite) return withPgliteLock(db.pglite, () => runEngine(new PrismaPGlite(db.pglite!), work));
 
   const lockClient = new pg.Client({ ...db.pgConfig });
@@ -132,16 +138,18 @@ async function withMigrationLock<T>(db: Database, work: (engine: SchemaEngine) =
 
 async function runEngine<T>(
   adapter: SqlMigrationAwareDriverAdapterFactory,
-  work: (engine: SchemaEngine) => Promise<T>,
+  work: (engine: RemoteSchemaEngine) => Promise<T>,
 ): Promise<T> {
-  const engine = await openSchemaEngine(adapter);
   try {
-    return await work(engine);
+    const engine = await openSchemaEngine(adapter);
+    try {
+      return await work(engine);
+    } finally {
+      await engine.free();
+    }
   } catch (error) {
     if (error instanceof MigrationError) throw error;
     throw new MigrationError(`migration failed: ${describeEngineError(error)}`);
-  } finally {
-    engine.free();
   }
 }
 

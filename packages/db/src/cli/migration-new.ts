@@ -31,7 +31,7 @@ const { stdout } = await engine.diff({
   exitCode: null,
   filters: noFilters,
 });
-engine.free();
+await engine.free();
 await pglite.close();
 await shadow.close();
 
