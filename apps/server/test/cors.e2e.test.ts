@@ -160,6 +160,20 @@ describe("CORS", () => {
     expect(corsOf(me).allowOrigin).toBeNull();
   });
 
+  it("tells caches that every answer depends on the Origin, tRPC's (which vary on its own headers too) included", async () => {
+    const bearer = { authorization: `Bearer ${token}` };
+    for (const origin of [allowedOrigin, unlisted[3]!]) {
+      const viaTrpc = await fetch(`${t.url}/trpc/auth.me`, { headers: { ...bearer, origin } });
+      const viaRest = await fetch(`${t.url}/api/settings`, { headers: { ...bearer, origin } });
+      const stream = await fetch(`${t.url}/trpc/sync.subscribe`, { headers: { ...bearer, origin } });
+      await Promise.all([viaTrpc.arrayBuffer(), viaRest.arrayBuffer(), stream.body?.cancel()]);
+      const vary = (response: Response) => (response.headers.get("vary") ?? "").toLowerCase().split(/\s*,\s*/);
+      expect(vary(viaTrpc)).toEqual(expect.arrayContaining(["origin", "trpc-accept", "accept"]));
+      expect(vary(stream)).toEqual(expect.arrayContaining(["origin", "trpc-accept", "accept"]));
+      expect(vary(viaRest)).toContain("origin");
+    }
+  });
+
   it("lets a page of another origin read the file name an export suggests", async () => {
     const exported = await fetch(`${t.url}/api/export`, {
       headers: { authorization: `Bearer ${token}`, origin: unlisted[3]! },

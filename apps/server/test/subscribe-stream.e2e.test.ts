@@ -184,7 +184,7 @@ describe("GET /trpc/sync.subscribe answers as tRPC does", () => {
     expect(first.headers).toMatchObject({
       "cache-control": "no-cache, no-transform",
       connection: "keep-alive",
-      vary: "trpc-accept, accept",
+      vary: "Origin, trpc-accept, accept",
       "x-accel-buffering": "no",
     });
     await expectSame("", { headers: { ...bearer, "last-event-id": "1" } }, hasEvents(2));

@@ -43,3 +43,12 @@ export async function registerCors(app: FastifyInstance, listedOrigins: readonly
     delegator: (request, callback) => callback(null, corsOptionsFor(request.headers.origin, listedOrigins)),
   });
 }
+
+/**
+ * The Vary of a tRPC answer: tRPC names its own (`trpc-accept, accept`) and would replace the `Origin` the CORS
+ * hook set, which a cache needs as much (the allowed origin differs from page to page).
+ */
+export function withCorsVary(corsVary: number | string | string[] | undefined, own: string): string {
+  const cors = Array.isArray(corsVary) ? corsVary.join(", ") : corsVary;
+  return cors === undefined || cors === "" ? own : `${cors}, ${own}`;
+}

@@ -26,6 +26,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ApiContext, AppRouter } from "@prompt-booster/api";
 
 import type { ContextFactory } from "./context.ts";
+import { withCorsVary } from "./cors.ts";
 
 /** What tRPC's handler was given: the same context and error hook serve both paths. */
 export interface SubscribeStreamOptions {
@@ -239,7 +240,8 @@ function serialize(config: RootConfig, value: unknown): string {
   return JSON.stringify(config.transformer.output.serialize(value));
 }
 
-// tRPC's headers as a fetch Headers lists them (sorted, lower case), after its vary, which replaces CORS's.
+// tRPC's headers as a fetch Headers lists them (sorted, lower case), after its vary (added to CORS's, as on
+// every tRPC answer: trpc-handler.ts).
 const STREAM_HEADERS: [string, string][] = [
   ["vary", "trpc-accept, accept"],
   ...Object.entries(sseHeaders)
@@ -312,7 +314,9 @@ type OpenStream = EventStreamBody;
 function startStream(reply: FastifyReply, clientGone: AbortSignal): OpenStream {
   const body = new EventStreamBody();
   body.closed = clientGone.aborted;
-  for (const [name, value] of STREAM_HEADERS) reply.header(name, value);
+  for (const [name, value] of STREAM_HEADERS) {
+    reply.header(name, name === "vary" ? withCorsVary(reply.getHeader("vary"), value) : value);
+  }
   void reply.code(200).send(body);
   return body;
 }

@@ -9,6 +9,8 @@ import { incomingMessageToRequest } from "@trpc/server/adapters/node-http";
 import type { FastifyTRPCPluginOptions } from "@trpc/server/adapters/fastify";
 import { resolveResponse } from "@trpc/server/http";
 
+import { withCorsVary } from "./cors.ts";
+
 export type TrpcHandlerOptions<TRouter extends AnyRouter> = FastifyTRPCPluginOptions<TRouter>["trpcOptions"] & {
   prefix: string;
 };
@@ -31,6 +33,8 @@ export function registerTrpc<TRouter extends AnyRouter>(app: FastifyInstance, op
         createContext: ({ info }) => trpcOptions.createContext!({ req: request, res: reply, info }),
         onError: (error) => trpcOptions.onError?.({ ...error, req: request }),
       });
+      const vary = response.headers.get("vary");
+      if (vary !== null) response.headers.set("vary", withCorsVary(reply.getHeader("vary"), vary));
       return reply.send(response);
     });
   });
