@@ -41,6 +41,8 @@ export async function launch(options: LaunchOptions): Promise<ServerProcess> {
       AUTH_RATE_LIMIT_PER_IP: "1000000",
       // The fan-out scenario opens BENCH_SUBSCRIBERS (1,000) streams of one user.
       SYNC_MAX_STREAMS_PER_USER: "100000",
+      // As the Docker image runs the server (see the Dockerfile): glibc returns what other threads freed.
+      MALLOC_ARENA_MAX: "2",
       ...options.env,
     },
     stdio: ["ignore", "ignore", "inherit"],
