@@ -15,7 +15,7 @@ import { AppError, idTaken, notFound } from "../lib/errors.ts";
 import { jsonEqual } from "../lib/json.ts";
 import { groupSelect, toGroup, toVersion, versionSelect, type VersionRow } from "../lib/rows.ts";
 import type { Deleted } from "../lib/schemas.ts";
-import { isUniqueViolation } from "../lib/db-errors.ts";
+import { isRecordNotFound, isUniqueViolation } from "../lib/db-errors.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { ServiceDeps } from "../lib/service.ts";
 import { userWrite, type Tx } from "../lib/write.ts";
@@ -38,6 +38,9 @@ export interface Written<T> {
   value: T;
   adjusted: string[];
 }
+
+/** A group is created with its version 1, so a version added to it is number 2 or later. */
+const ADDED_VERSION_NUMBER_AT_LEAST = 2;
 
 /** The group's status when version `number` is its latest and has `status` (see the file header). */
 export function groupStatusOf(status: VersionStatus, number: number): GroupStatus {
@@ -204,15 +207,16 @@ export async function writeVersion(
   } = deviceTimes(deps.clock, { timestamp: sentTimestamp });
   try {
     return await userWrite(deps, userId, async (tx, rev) => {
-      const group = await ownGroup(tx, userId, groupId);
-      // No marks: a replayed add must still match a version favourited or tagged since.
-      const wanted = versionContent(fields, fields.originalPrompt ?? group.originalPrompt);
       if (id) {
         const existing = await tx.promptVersion.findUnique({
           where: { id },
           select: { ...versionSelect, userId: true },
         });
         if (existing) {
+          // A replayed add (or an id in use): the group must still be this user's, then the content the same.
+          const group = await ownGroup(tx, userId, groupId);
+          // No marks: a replayed add must still match a version favourited or tagged since.
+          const wanted = versionContent(fields, fields.originalPrompt ?? group.originalPrompt);
           const { userId: owner, ...row } = existing;
           if (owner !== userId || row.groupId !== groupId || !sameVersionContent(row, wanted)) {
             throw new AppError("CONFLICT", "A different version already has this id");
@@ -220,14 +224,27 @@ export async function writeVersion(
           return { value: toVersion(row), adjusted: [] };
         }
       }
-      const number = group.currentVersionNumber + 1;
+      // The group takes the next number and its new status in one statement (not a read, then an update);
+      // under the user's row lock no other write of theirs runs in between.
+      const status = fields.status ?? "completed";
+      const group = await tx.promptGroup
+        .update({
+          where: { id: groupId, userId, deletedAt: null },
+          data: {
+            currentVersionNumber: { increment: 1 },
+            status: groupStatusOf(status, ADDED_VERSION_NUMBER_AT_LEAST),
+            rev,
+          },
+          select: { originalPrompt: true, currentVersionNumber: true },
+        })
+        .catch((error: unknown) => {
+          throw isRecordNotFound(error) ? notFound("Prompt") : error;
+        });
+      const number = group.currentVersionNumber;
+      const wanted = versionContent(fields, fields.originalPrompt ?? group.originalPrompt);
       const version = await tx.promptVersion.create({
         data: { ...wanted, id, groupId, userId, number, rev, timestamp, createdAt: timestamp },
         select: versionSelect,
-      });
-      await tx.promptGroup.update({
-        where: { id: groupId },
-        data: { currentVersionNumber: number, status: groupStatusOf(wanted.status, number), rev },
       });
       return { value: toVersion(version), adjusted };
     });
