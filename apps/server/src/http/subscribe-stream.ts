@@ -27,6 +27,7 @@ import type { ApiContext, AppRouter } from "@prompt-booster/api";
 
 import type { ContextFactory } from "./context.ts";
 import { withCorsVary } from "./cors.ts";
+import { abortedOnDisconnect } from "./trpc-handler.ts";
 
 /** What tRPC's handler was given: the same context and error hook serve both paths. */
 export interface SubscribeStreamOptions {
@@ -83,11 +84,8 @@ export function serveSubscriptionStreams(app: FastifyInstance, options: Subscrib
     procedure: AnyProcedure,
     search: URLSearchParams,
   ) {
-    const abort = new AbortController();
     // As tRPC's request signal: the procedure hears of a client that left (not of an answer that ended).
-    reply.raw.once("close", () => {
-      if (!reply.raw.writableEnded) abort.abort();
-    });
+    const clientLeft = abortedOnDisconnect(reply);
     const lastEventId = readLastEventId(request, search);
     // Read now: the procedure's getRawInput lives as long as the stream, and should not keep the URL alive.
     const inputText = search.get("input");
@@ -100,14 +98,14 @@ export function serveSubscriptionStreams(app: FastifyInstance, options: Subscrib
         path,
         type: "subscription",
         ctx,
-        signal: abort.signal,
+        signal: clientLeft,
         batchIndex: 0,
         getRawInput: async () => {
           input = readInput(inputText, config);
           return withLastEventId(input, lastEventId);
         },
       });
-      events = asEvents(data, path, abort.signal);
+      events = asEvents(data, path, clientLeft);
     } catch (cause) {
       const error = getTRPCErrorFromUnknown(cause);
       // tRPC reports a failed call once here, and once more as it streams the error (below).
@@ -115,7 +113,7 @@ export function serveSubscriptionStreams(app: FastifyInstance, options: Subscrib
       events = failing(error);
     }
 
-    const stream = startStream(reply, abort.signal);
+    const stream = startStream(reply, clientLeft);
     stream.write(connected);
     pinger?.add(stream);
     // Not awaited: the hook ends here, and the stream runs until its events or its client end.

@@ -66,7 +66,7 @@ function toFetchLike(request: FastifyRequest, reply: FastifyReply): Request {
 }
 
 /** Aborts when the client goes away before the answer is complete (a subscription's end, a cancelled call). */
-function abortedOnDisconnect(reply: FastifyReply): AbortSignal {
+export function abortedOnDisconnect(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   const response = reply.raw;
   response.once("close", () => {
